@@ -1,0 +1,419 @@
+"""The typed config tree of one training run, TOML loading, dotted overrides, run hash.
+
+A :class:`RunConfig` fully determines one training run. Configs are built from layers of
+flat dotted keys (``{"optim.lr": 0.001}``): defaults in code, then a config file or a
+study's baseline, then a case's changes, then ``--set`` overrides. Each layer remembers
+where it came from so an error can name the file and the key.
+
+Keys whose default depends on the architecture (widths, batch norm flags, init...) are
+``None`` until :class:`ModelConfig` fills them from the architecture's preset, so the
+resolved config that is saved with every run shows exactly what ran.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+#: Keys that change what is shown, never what is computed. They are left out of the run
+#: hash, so a case that differs from the baseline only here runs nothing new.
+PRESENTATION_KEYS = frozenset(
+    {
+        "train.log_every",
+        "train.sample_every",
+        "train.checkpoint_every",
+        "train.d_loss_log_scale",
+    }
+)
+#: Sections left out of the run hash as a whole: evaluation never changes training.
+PRESENTATION_SECTIONS = frozenset({"eval"})
+
+#: Bump when the meaning of an existing key changes, so old run hashes are not reused.
+HASH_SCHEMA = 1
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DataConfig(_Section):
+    """What the GAN learns from."""
+
+    dataset: str = Field("mnist", description="dataset name: see `ganstudy datasets`")
+    path: str | None = Field(None, description="file or folder for the generic datasets mat, npz, folder")
+    split: Literal["train", "test", "all"] = Field("train", description="which split to train on")
+    scale: Literal["zero_one", "minus_one_one"] = Field(
+        "minus_one_one", description="pixel scaling: zero_one is '/255.0', minus_one_one is '/127.5 - 1'"
+    )
+    extra: list[str] = Field(default_factory=list, description="extra image files (.mat, .npz, image folder) added to training")
+    limit: int | None = Field(None, ge=1, description="use only the first N images of the split")
+    holdout: int = Field(0, ge=0, description="keep the last N images of the split out of training (for evaluation)")
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str) -> str:
+        from .data.registry import names
+
+        if value not in names():
+            raise ValueError(f"unknown dataset {value!r}; allowed: {', '.join(names())}")
+        return value
+
+
+BoolFlags = bool | list[bool]
+
+
+class ModelConfig(_Section):
+    """The two networks. ``None`` means "the architecture's preset value"."""
+
+    arch: str = Field("mlp", description="architecture or preset: see `ganstudy archs`")
+    latent_dim: int = Field(100, ge=1, description="size of the noise vector z")
+    # Dense (mlp) architectures.
+    g_widths: list[int] | None = Field(None, description="generator hidden layer widths (mlp)")
+    d_widths: list[int] | None = Field(None, description="discriminator hidden layer widths (mlp)")
+    # Convolutional (dcgan) architectures.
+    g_channels: list[int] | None = Field(None, description="generator channels: projection, then one per block (dcgan)")
+    d_channels: list[int] | None = Field(None, description="discriminator conv channels, one per layer (dcgan)")
+    d_strides: list[int] | None = Field(None, description="discriminator conv strides, one per layer (dcgan)")
+    d_kernel: Literal[3, 4] | None = Field(None, description="discriminator conv kernel size (dcgan)")
+    g_upsample: Literal["transpose", "upsample"] | None = Field(
+        None, description="generator upsampling: transposed conv k4s2p1, or nearest x2 + conv k3 (dcgan)"
+    )
+    g_project_activation: bool | None = Field(None, description="activation after the generator's projection (dcgan)")
+    # Shared knobs.
+    g_activation: Literal["relu", "leaky_relu", "elu", "tanh", "selu", "gelu"] | None = None
+    d_activation: Literal["relu", "leaky_relu", "elu", "tanh", "selu", "gelu"] | None = None
+    g_slope: float | None = Field(None, ge=0, description="negative slope of leaky_relu in G")
+    d_slope: float | None = Field(None, ge=0, description="negative slope of leaky_relu in D")
+    g_batchnorm: BoolFlags | None = Field(None, description="batch norm in G: one flag for all hidden layers or one per layer")
+    d_batchnorm: BoolFlags | None = Field(
+        None, description="batch norm in D: one flag or one per layer; the first is D's input layer"
+    )
+    g_dropout: float | None = Field(None, ge=0, lt=1, description="dropout rate after each G hidden layer")
+    d_dropout: float | None = Field(None, ge=0, lt=1, description="dropout rate after each D hidden layer")
+    bn_momentum: float | None = Field(
+        None, gt=0, lt=1, description="Keras convention: the share of the old running statistic kept (torch momentum = 1 - this)"
+    )
+    bn_eps: float | None = Field(None, gt=0)
+    bn_position: Literal["after_act", "before_act"] | None = Field(
+        None, description="Keras-GAN's MLP puts BN after the activation; DCGAN before"
+    )
+    init: Literal["glorot_uniform", "normal_002", "torch_default"] | None = None
+
+    @field_validator("arch")
+    @classmethod
+    def _known_arch(cls, value: str) -> str:
+        from .models.registry import names
+
+        if value not in names():
+            raise ValueError(f"unknown architecture {value!r}; allowed: {', '.join(names())}")
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_preset(self) -> ModelConfig:
+        from .models.registry import get
+
+        arch = get(self.arch)
+        for key, value in arch.defaults.items():
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, value)
+        for key in arch.unused:
+            object.__setattr__(self, key, None)
+        for net in ("g", "d"):
+            key = f"{net}_batchnorm"
+            n = arch.hidden_layers(self, net)
+            flags = getattr(self, key)
+            if isinstance(flags, bool):
+                flags = [flags] * n
+            if len(flags) != n:
+                raise ValueError(
+                    f"{key} has {len(flags)} flags but the {'generator' if net == 'g' else 'discriminator'} "
+                    f"has {n} hidden layers; give one flag per layer or a single true/false"
+                )
+            object.__setattr__(self, key, list(flags))
+        return self
+
+
+class LossConfig(_Section):
+    kind: str = Field("bce", description="GAN loss: see `ganstudy losses`")
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="one-sided: real targets become 1 - this")
+    gp_weight: float = Field(10.0, ge=0, description="gradient penalty weight (wasserstein); 0 turns it off")
+    clip_eps: float = Field(1e-7, gt=0, lt=0.1, description="probabilities are clipped to [eps, 1-eps] as Keras does")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_loss(cls, value: str) -> str:
+        from .losses import names
+
+        if value not in names():
+            raise ValueError(f"unknown loss {value!r}; allowed: {', '.join(names())}")
+        return value
+
+
+class OptimConfig(_Section):
+    name: Literal["adam"] = "adam"
+    lr: float = Field(2e-4, gt=0, description="learning rate of both networks")
+    lr_g: float | None = Field(None, gt=0, description="generator learning rate (default: lr)")
+    lr_d: float | None = Field(None, gt=0, description="discriminator learning rate (default: lr)")
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    eps: float = Field(1e-7, gt=0, description="Adam epsilon; 1e-7 as Keras")
+    schedule: Literal["constant", "step", "linear", "cosine"] = "constant"
+    milestones: list[int] = Field(default_factory=list, description="step schedule: where the lr changes")
+    milestone_unit: Literal["iteration", "epoch"] = "iteration"
+    values: list[float] = Field(default_factory=list, description="step schedule: the lr after each milestone")
+    gamma: float | None = Field(None, gt=0, description="step schedule: multiply the lr by this at each milestone")
+    min_factor: float = Field(0.0, ge=0, le=1, description="linear/cosine: end at lr * this")
+
+    @model_validator(mode="after")
+    def _check_schedule(self) -> OptimConfig:
+        if self.schedule != "step":
+            return self
+        if not self.milestones:
+            raise ValueError("schedule 'step' needs optim.milestones")
+        if any(b <= a for a, b in zip(self.milestones, self.milestones[1:])) or self.milestones[0] <= 0:
+            raise ValueError(f"optim.milestones must be positive and increasing, got {self.milestones}")
+        if bool(self.values) == (self.gamma is not None):
+            raise ValueError("schedule 'step' needs exactly one of optim.values (one lr per milestone) or optim.gamma")
+        if self.values and len(self.values) != len(self.milestones):
+            raise ValueError(
+                f"optim.values has {len(self.values)} entries but optim.milestones has {len(self.milestones)}"
+            )
+        return self
+
+
+class TrainConfig(_Section):
+    iterations: int | None = Field(30000, ge=1, description="training iterations (Keras-GAN's 'epochs')")
+    epochs: int = Field(0, ge=0, description="if > 0: real epochs over the shuffled data instead of iterations")
+    batch_size: int = Field(32, ge=1)
+    step_style: Literal["keras", "pytorch"] = Field(
+        "keras", description="keras: two D updates on separate batches, G fakes in inference mode; pytorch: one D step"
+    )
+    d_steps: int = Field(1, ge=1, description="discriminator steps per iteration")
+    d_learns_in_g_step: bool = Field(
+        False, description="Keras 'discriminator.trainable = True' in the combined model: D also steps on the G loss"
+    )
+    seed: int = Field(0, ge=0)
+    log_every: int = Field(100, ge=1, description="iterations between metrics.jsonl lines (presentation)")
+    sample_every: int = Field(1000, ge=1, description="iterations between sample grids (presentation)")
+    checkpoint_every: int = Field(1000, ge=1, description="iterations between checkpoints (presentation)")
+    d_loss_log_scale: float = Field(0.5, gt=0, description="logged D loss = this * (real + fake) (presentation)")
+
+    @model_validator(mode="after")
+    def _epochs_replace_iterations(self) -> TrainConfig:
+        if self.epochs > 0:
+            object.__setattr__(self, "iterations", None)
+        elif self.iterations is None:
+            raise ValueError("set train.iterations or train.epochs")
+        return self
+
+
+class EvalConfig(_Section):
+    grid_seed: int = Field(1234, ge=0, description="seed of the fixed noise behind the sample grids")
+    grid_size: int = Field(5, ge=1, le=16, description="sample grids are grid_size x grid_size")
+
+
+class RunConfig(_Section):
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+
+    def flat(self) -> dict[str, Any]:
+        """All keys as ``{"section.key": value}``."""
+        return flatten(self.model_dump(mode="json"))
+
+    def training_keys(self) -> dict[str, Any]:
+        """The keys that change the computation (what the run hash covers)."""
+        return {
+            key: value
+            for key, value in self.flat().items()
+            if key not in PRESENTATION_KEYS and key.split(".", 1)[0] not in PRESENTATION_SECTIONS
+        }
+
+    def config_hash(self) -> str:
+        """Hash of what changes training, without the seed: equal for two cases that train alike."""
+        keys = {k: v for k, v in self.training_keys().items() if k != "train.seed"}
+        return _digest(keys)
+
+    def run_hash(self) -> str:
+        """Hash of what changes training, seed included: the identity of one run."""
+        return _digest(self.training_keys())
+
+
+def _digest(keys: Mapping[str, Any]) -> str:
+    payload = json.dumps({"schema": HASH_SCHEMA, "keys": keys}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- key layers
+
+
+def all_keys() -> list[str]:
+    """Every valid dotted key."""
+    keys = []
+    for section, field in RunConfig.model_fields.items():
+        sub = field.annotation
+        keys += [f"{section}.{name}" for name in sub.model_fields]  # type: ignore[union-attr]
+    return keys
+
+
+def key_help() -> list[tuple[str, Any, str]]:
+    """(key, default, description) for every key, for ``ganstudy keys``."""
+    rows = []
+    defaults = RunConfig().flat()  # the mlp preset fills the architecture-dependent keys
+    for section, field in RunConfig.model_fields.items():
+        sub = field.annotation
+        for name, info in sub.model_fields.items():  # type: ignore[union-attr]
+            rows.append((f"{section}.{name}", defaults[f"{section}.{name}"], info.description or ""))
+    return rows
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested tables to dotted keys. Quoted dotted keys (``"data.scale" = ...``) stay dotted."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{full}."))
+        else:
+            flat[full] = value
+    return flat
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = tree
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return tree
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Flat keys from one source ("study.toml [baseline]", "--set", ...)."""
+
+    source: str
+    keys: Mapping[str, Any]
+
+
+def check_keys(layer: Layer) -> None:
+    """Unknown keys are errors with a 'did you mean' hint."""
+    valid = all_keys()
+    for key in layer.keys:
+        if key in valid:
+            continue
+        hint = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        if not hint:  # a key without its section ("lr") or in the wrong one
+            leaf = key.rsplit(".", 1)[-1]
+            hint = [k for k in valid if k.endswith("." + leaf)][:1]
+        did_you_mean = f" Did you mean '{hint[0]}'?" if hint else ""
+        sections = ", ".join(RunConfig.model_fields)
+        raise ConfigError(
+            f"{layer.source}: unknown key '{key}'.{did_you_mean} Keys are 'section.name' with section one of "
+            f"{sections}; `ganstudy keys` lists them all."
+        )
+
+
+def build_config(layers: Iterable[Layer]) -> RunConfig:
+    """Merge layers (later wins) and validate. Errors name the key and the layer it came from."""
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for layer in layers:
+        check_keys(layer)
+        for key, value in layer.keys.items():
+            merged[key] = value
+            origin[key] = layer.source
+    try:
+        return RunConfig.model_validate(unflatten(merged))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, origin)) from None
+
+
+def format_validation_error(exc: ValidationError, origin: Mapping[str, str]) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        # Drop union-member and list-index parts to find the user's key.
+        key = ".".join(loc[:2]) if len(loc) >= 2 else ".".join(loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        source = origin.get(key)
+        if source is None:  # a whole-section check: blame the layers that touched that section
+            section = loc[0] if loc else ""
+            sources = sorted({s for k, s in origin.items() if k.startswith(section + ".")})
+            source = " / ".join(sources) or "defaults"
+            where = f"{source}: [{section}]" if len(loc) == 1 else f"{source}: {key}"
+        else:
+            where = f"{source}: {key}"
+        if "input" in err and len(loc) >= 2 and err["type"] not in ("value_error",):
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"{where}: {msg}")
+    unique = list(dict.fromkeys(lines))
+    return "Invalid config. " + " ".join(unique)
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value as a TOML literal; a bare word is a string (``data.dataset=mnist``)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_overrides(items: Iterable[str], source: str = "--set") -> Layer:
+    keys: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{source} {item!r}: expected KEY=VALUE, for example --set optim.lr=0.001")
+        keys[key.strip()] = parse_value(value.strip())
+    return Layer(source, keys)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file; a syntax error names the file, line and column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc}).") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}.") from None
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> RunConfig:
+    """A run config from an optional TOML file (sections data, model, ...) and ``--set`` items."""
+    layers = []
+    if path is not None:
+        layers.append(Layer(str(path), flatten(load_toml(path))))
+    layers.append(parse_overrides(overrides))
+    return build_config(layers)
+
+
+def config_from_json(flat_or_tree: Mapping[str, Any]) -> RunConfig:
+    """Rebuild a config saved in a run folder (config.json)."""
+    tree = flat_or_tree.get("config", flat_or_tree)
+    return build_config([Layer("config.json", flatten(tree))])

@@ -1,0 +1,118 @@
+"""The built-in datasets: mnist, fashion-mnist, svhn, and the generic mat, npz, folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .files import load_folder, load_mat, load_npz
+from .idx import read_idx
+from .registry import DatasetSpec, ImageSet, register
+from .root import RemoteDataset, RemoteFile, locate
+
+MNIST = RemoteDataset(
+    folder="mnist",
+    mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist", "http://yann.lecun.com/exdb/mnist"),
+    files=(
+        RemoteFile("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        RemoteFile("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+        RemoteFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+        RemoteFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+    ),
+)
+FASHION_MNIST = RemoteDataset(
+    folder="fashion-mnist",
+    mirrors=(
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion",
+    ),
+    files=(
+        RemoteFile("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        RemoteFile("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+        RemoteFile("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+        RemoteFile("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+    ),
+)
+SVHN = RemoteDataset(
+    folder="svhn",
+    mirrors=("http://ufldl.stanford.edu/housenumbers",),
+    files=(
+        RemoteFile("train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373"),
+        RemoteFile("test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3"),
+    ),
+)
+
+_IDX_PREFIX = {"train": ("train",), "test": ("t10k",), "all": ("train", "t10k")}
+_MAT_SPLITS = {"train": ("train",), "test": ("test",), "all": ("train", "test")}
+
+
+def _idx_loader(remote: RemoteDataset):
+    def load(split: str, data_root: Path | None, path: str | None) -> ImageSet:
+        prefixes = _IDX_PREFIX[split]
+        names = [f"{p}-{kind}-idx{d}-ubyte.gz" for p in prefixes for kind, d in (("images", 3), ("labels", 1))]
+        try:
+            files = locate(remote, names, data_root)
+        except DataError as exc:
+            if split != "test" and remote is MNIST:
+                raise DataError(
+                    f"{exc} The MNIST training split is often not available offline; the 10,000-digit test "
+                    "split can be trained on with data.split = \"test\" (and data.holdout to keep some aside)."
+                ) from None
+            raise
+        images, labels = [], []
+        for p in prefixes:
+            x = read_idx(files[f"{p}-images-idx3-ubyte.gz"])
+            y = read_idx(files[f"{p}-labels-idx1-ubyte.gz"])
+            if x.ndim != 3 or y.shape != (x.shape[0],):
+                raise DataError(f"{remote.folder}: {p} images {x.shape} and labels {y.shape} do not match.")
+            images.append(x[..., None])
+            labels.append(y.astype(np.int64))
+        where = files[f"{prefixes[0]}-images-idx3-ubyte.gz"].parent
+        n = sum(len(x) for x in images)
+        return ImageSet(np.concatenate(images), np.concatenate(labels), f"{remote.folder} {split} split, {n} images, from {where}")
+
+    return load
+
+
+def _svhn(split: str, data_root: Path | None, path: str | None) -> ImageSet:
+    names = [f"{s}_32x32.mat" for s in _MAT_SPLITS[split]]
+    files = locate(SVHN, names, data_root)
+    images, labels = [], []
+    for name in names:
+        x, arrays = load_mat(files[name])
+        if "y" not in arrays:
+            raise DataError(f"{files[name]}: an SVHN file needs a label array 'y'.")
+        y = arrays["y"].reshape(-1).astype(np.int64)
+        y[y == 10] = 0  # SVHN writes the digit 0 as label 10
+        images.append(x)
+        labels.append(y)
+    n = sum(len(x) for x in images)
+    return ImageSet(np.concatenate(images), np.concatenate(labels), f"svhn {split} split, {n} images, from {files[names[0]].parent}")
+
+
+def _need_path(name: str, path: str | None) -> Path:
+    if not path:
+        raise DataError(f"data.dataset = '{name}' needs data.path: the file or folder to read.")
+    resolved = Path(path).expanduser()
+    if not resolved.exists():
+        raise DataError(f"data.path = '{path}': no such file or folder.")
+    return resolved
+
+
+def _generic(name: str, reader):
+    def load(split: str, data_root: Path | None, path: str | None) -> ImageSet:
+        source = _need_path(name, path)
+        images = reader(source)
+        return ImageSet(images, None, f"{len(images)} images from {source}")
+
+    return load
+
+
+register(DatasetSpec("mnist", _idx_loader(MNIST), "MNIST handwritten digits, 28x28 grey (IDX files)"))
+register(DatasetSpec("fashion-mnist", _idx_loader(FASHION_MNIST), "Fashion-MNIST clothes, 28x28 grey (IDX files)"))
+register(DatasetSpec("svhn", _svhn, "SVHN house numbers, 32x32 RGB (train_32x32.mat layout)"))
+register(DatasetSpec("mat", _generic("mat", lambda p: load_mat(p)[0]), "a MATLAB .mat file with one image array (data.path)", True))
+register(DatasetSpec("npz", _generic("npz", load_npz), "a NumPy .npz/.npy image array (data.path)", True))
+register(DatasetSpec("folder", _generic("folder", load_folder), "a folder of image files (data.path)", True))

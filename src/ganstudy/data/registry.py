@@ -1,0 +1,71 @@
+"""Dataset registry: one name, one loader.
+
+A loader turns (split, data root, optional path) into an :class:`ImageSet` of uint8 images
+in NHWC layout. Adding a dataset is one function and one :func:`register` call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class ImageSet:
+    """Images as uint8 (N, H, W, C), labels as int64 (N,) when the dataset has them."""
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    description: str
+
+    def __post_init__(self) -> None:
+        assert self.images.dtype == np.uint8 and self.images.ndim == 4, self.images.shape
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of one image."""
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def take(self, index: slice | np.ndarray) -> ImageSet:
+        labels = None if self.labels is None else self.labels[index]
+        return ImageSet(self.images[index], labels, self.description)
+
+
+Loader = Callable[[str, "Path | None", "str | None"], ImageSet]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    load: Loader  # (split, data_root, path) -> ImageSet
+    summary: str
+    needs_path: bool = False
+
+
+_REGISTRY: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get(name: str) -> DatasetSpec:
+    _load_builtin()
+    return _REGISTRY[name]
+
+
+def names() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def _load_builtin() -> None:
+    # Imported here, not at module top, so the registry module has no import cycle.
+    from . import builtin  # noqa: F401

@@ -1,0 +1,107 @@
+"""GAN losses behind one signature, in a registry.
+
+Every loss gives the discriminator's loss on a real batch and on a fake batch separately
+(the Keras step style updates D on each in turn) and the generator's loss. ``d_head`` says
+whether D ends in a sigmoid (probability losses) or gives a raw score; ``threshold`` is the
+D output above which an image counts as "real" for the logged accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+LossFn = Callable[[Tensor, float, float], Tensor]  # (D output, real target, clip eps) -> loss
+
+
+@dataclass(frozen=True)
+class GanLoss:
+    name: str
+    d_head: str  # "sigmoid" or "linear"
+    threshold: float
+    real: LossFn  # loss of D's output against the "real" target (D on real data, G's objective)
+    fake: LossFn  # loss of D's output against the "fake" target
+    gradient_penalty: bool = False
+    summary: str = ""
+
+    def d_real(self, out: Tensor, smoothing: float, eps: float) -> Tensor:
+        return self.real(out, 1.0 - smoothing, eps)
+
+    def d_fake(self, out: Tensor, eps: float) -> Tensor:
+        return self.fake(out, 0.0, eps)
+
+    def g(self, out: Tensor, eps: float) -> Tensor:
+        # Non-saturating: G wants its fakes called real, with no smoothing.
+        return self.real(out, 1.0, eps)
+
+    def accuracy(self, out: Tensor, real: bool) -> Tensor:
+        called_real = (out > self.threshold).float()
+        return (called_real if real else 1.0 - called_real).mean()
+
+
+def clipped_bce(p: Tensor, target: float, eps: float) -> Tensor:
+    """Keras's binary cross-entropy on probabilities: clip to [eps, 1-eps], then -log."""
+    p = p.clamp(eps, 1.0 - eps)
+    return -(target * torch.log(p) + (1.0 - target) * torch.log1p(-p)).mean()
+
+
+def least_squares(out: Tensor, target: float, eps: float) -> Tensor:
+    return ((out - target) ** 2).mean()
+
+
+def _hinge_real(out: Tensor, target: float, eps: float) -> Tensor:
+    # As D's loss on real data: max(0, 1 - D(x)). As G's loss (target 1): -D(G(z)) is used
+    # instead, the usual hinge generator objective; told apart by target only for D.
+    return F.relu(1.0 - out).mean()
+
+
+def _hinge_fake(out: Tensor, target: float, eps: float) -> Tensor:
+    return F.relu(1.0 + out).mean()
+
+
+def _critic_real(out: Tensor, target: float, eps: float) -> Tensor:
+    return -out.mean()
+
+
+def _critic_fake(out: Tensor, target: float, eps: float) -> Tensor:
+    return out.mean()
+
+
+class _HingeLoss(GanLoss):
+    def g(self, out: Tensor, eps: float) -> Tensor:
+        return -out.mean()
+
+
+_REGISTRY: dict[str, GanLoss] = {}
+
+
+def register(loss: GanLoss) -> GanLoss:
+    _REGISTRY[loss.name] = loss
+    return loss
+
+
+def get(name: str) -> GanLoss:
+    return _REGISTRY[name]
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+register(GanLoss("bce", "sigmoid", 0.5, clipped_bce, clipped_bce, summary="binary cross-entropy, non-saturating G"))
+register(GanLoss("mse", "linear", 0.5, least_squares, least_squares, summary="least squares (LSGAN), D without sigmoid"))
+register(_HingeLoss("hinge", "linear", 0.0, _hinge_real, _hinge_fake, summary="hinge loss, D without sigmoid"))
+register(GanLoss("wasserstein", "linear", 0.0, _critic_real, _critic_fake, gradient_penalty=True,
+                 summary="Wasserstein critic with gradient penalty (loss.gp_weight)"))
+
+
+def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor:
+    """WGAN-GP: (||grad D(x_hat)|| - 1)^2 on random interpolates of real and fake images."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator).to(real.device)
+    mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()

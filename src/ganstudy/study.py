@@ -1,0 +1,254 @@
+"""Study files: a baseline, a list of cases, the seeds; and the plan of runs they make.
+
+A case's config is built in layers: code defaults, ``[baseline]``, the case it is ``base``d
+on (recursively), then its own ``set``. Every case is validated up front, so a typo in
+case 12 fails before case 1 trains. Two cases whose configs hash alike train alike: the
+plan says so, and a runner shares their runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .config import PRESENTATION_KEYS, Layer, RunConfig, build_config, flatten, format_validation_error, load_toml
+from .errors import ConfigError
+
+CASE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+RESERVED_IDS = {"baseline"}
+#: Primary metrics a study can name; lower is better for all but the last group.
+METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score", "mode_kl")
+Expectation = Literal["improve", "worsen", "no effect", "unsure"]
+
+
+class StudyMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    description: str = ""
+    seeds: int | list[int] = Field(3, description="a count (seeds 0..N-1) or an explicit list")
+    metric: str = "fid"
+    equivalence: float = Field(0.05, gt=0, lt=1, description="relative band inside which a change has no effect")
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: int | list[int]) -> int | list[int]:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("seeds must be at least 1")
+        if isinstance(value, list) and (not value or len(set(value)) != len(value) or min(value) < 0):
+            raise ValueError("a list of seeds must be non-empty, distinct and non-negative")
+        return value
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        if value not in METRICS:
+            raise ValueError(f"unknown metric {value!r}; allowed: {', '.join(METRICS)}")
+        return value
+
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    id: str
+    title: str = ""
+    expect: Expectation = "unsure"
+    rationale: str = ""
+    base: str | None = None
+    changes: dict[str, Any] = Field(default_factory=dict, alias="set")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not CASE_ID.match(value):
+            raise ValueError(
+                f"case id {value!r} must be 1-63 characters of a-z, 0-9, '-', '_', '.', starting with a letter "
+                "or digit (it becomes a folder name)"
+            )
+        if value in RESERVED_IDS:
+            raise ValueError(f"case id {value!r} is reserved")
+        return value
+
+
+class StudyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    study: StudyMeta
+    baseline: dict[str, Any] = Field(default_factory=dict)
+    cases: list[Case] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> StudyFile:
+        seen: set[str] = set()
+        for case in self.cases:
+            if case.id in seen:
+                raise ValueError(f"case id {case.id!r} appears twice")
+            seen.add(case.id)
+        return self
+
+
+@dataclass
+class CasePlan:
+    id: str  # "baseline" for the baseline
+    title: str
+    expect: str
+    rationale: str
+    config: RunConfig  # resolved, seed 0
+    changes: list[tuple[str, Any, Any]]  # (key, baseline value, case value) for the keys this case sets
+    derived: int  # further keys that changed as a consequence (an architecture's preset)
+    same_as: str | None = None  # id of an earlier case (or "baseline") that trains identically
+
+    @property
+    def config_hash(self) -> str:
+        return self.config.config_hash()
+
+    @property
+    def presentation_only(self) -> bool:
+        return self.same_as == "baseline"
+
+
+@dataclass
+class RunSpec:
+    case: str
+    seed: int
+    config: RunConfig
+    run_hash: str
+    shared_with: list[str] = field(default_factory=list)  # other cases that use this very run
+
+
+@dataclass
+class Study:
+    path: Path
+    meta: StudyMeta
+    cases: list[CasePlan]  # baseline first
+    raw: dict[str, Any]
+
+    @property
+    def seeds(self) -> list[int]:
+        return self.meta.seed_list()
+
+    def case(self, case_id: str) -> CasePlan:
+        for plan in self.cases:
+            if plan.id == case_id:
+                return plan
+        raise ConfigError(f"{self.path}: no case {case_id!r}; cases: {', '.join(c.id for c in self.cases)}")
+
+    def runs(self) -> list[RunSpec]:
+        """One spec per distinct run, in plan order; cases that train alike share a spec."""
+        by_hash: dict[str, RunSpec] = {}
+        for plan in self.cases:
+            for seed in self.seeds:
+                cfg = with_seed(plan.config, seed)
+                h = cfg.run_hash()
+                if h in by_hash:
+                    by_hash[h].shared_with.append(plan.id)
+                else:
+                    by_hash[h] = RunSpec(plan.id, seed, cfg, h)
+        return list(by_hash.values())
+
+
+def with_seed(cfg: RunConfig, seed: int) -> RunConfig:
+    tree = cfg.model_dump()
+    tree["train"]["seed"] = seed
+    return RunConfig.model_validate(tree)
+
+
+def _layers_for(case: Case, by_id: dict[str, Case], path: Path, chain: tuple[str, ...] = ()) -> list[Layer]:
+    if case.id in chain:
+        raise ConfigError(f"{path}: case {case.id!r} is its own base ({' -> '.join((*chain, case.id))}).")
+    layers: list[Layer] = []
+    if case.base is not None:
+        if case.base not in by_id:
+            raise ConfigError(f"{path}: case {case.id!r} has base {case.base!r}, which is not a case of this study.")
+        layers += _layers_for(by_id[case.base], by_id, path, (*chain, case.id))
+    layers.append(Layer(f"{path} [case {case.id}]", flatten(case.changes)))
+    return layers
+
+
+def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Study:
+    """Load, validate and resolve every case of a study file."""
+    path = Path(path)
+    raw = load_toml(path)
+    try:
+        parsed = StudyFile.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = err["loc"]
+            where = ".".join(str(p) for p in loc)
+            if loc and loc[0] == "cases" and len(loc) > 1 and isinstance(loc[1], int):
+                cases = raw.get("cases", [])
+                cid = cases[loc[1]].get("id", f"#{loc[1] + 1}") if loc[1] < len(cases) and isinstance(cases[loc[1]], dict) else f"#{loc[1] + 1}"
+                where = f"[[cases]] {cid}" + (f": {'.'.join(str(p) for p in loc[2:])}" if len(loc) > 2 else "")
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key; allowed here: " + _allowed_keys(loc)
+            lines.append(f"{where}: {msg}")
+        raise ConfigError(f"{path}: invalid study file. " + " ".join(dict.fromkeys(lines))) from None
+    extra_layers = extra_layers or []
+    base_layer = Layer(f"{path} [baseline]", flatten(parsed.baseline))
+    for layer in [base_layer] + [Layer(f"{path} [case {c.id}]", flatten(c.changes)) for c in parsed.cases]:
+        if "train.seed" in layer.keys:
+            raise ConfigError(f"{layer.source}: train.seed is set by [study] seeds; remove it here.")
+    baseline_cfg = build_config([base_layer, *extra_layers])
+    base_flat = baseline_cfg.flat()
+    plans = [CasePlan("baseline", "Baseline", "", parsed.study.description, baseline_cfg, [], 0)]
+    by_id = {c.id: c for c in parsed.cases}
+    for case in parsed.cases:
+        layers = _layers_for(case, by_id, path)
+        cfg = build_config([base_layer, *layers, *extra_layers])
+        flat = cfg.flat()
+        declared = {k for layer in layers for k in layer.keys}
+        changes = [(k, base_flat.get(k), flat.get(k)) for k in sorted(declared) if base_flat.get(k) != flat.get(k)]
+        derived = sum(1 for k in flat if k not in declared and base_flat.get(k) != flat.get(k))
+        plans.append(CasePlan(case.id, case.title or case.id, case.expect, case.rationale, cfg, changes, derived))
+    seen: dict[str, str] = {}
+    for plan in plans:
+        h = plan.config_hash
+        if h in seen:
+            plan.same_as = seen[h]
+        else:
+            seen[h] = plan.id
+    return Study(path, parsed.study, plans, raw)
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> str:
+    if loc and loc[0] == "study":
+        return ", ".join(StudyMeta.model_fields)
+    if loc and loc[0] == "cases":
+        return "id, title, expect, rationale, base, set"
+    return "study, baseline, cases"
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def describe_changes(plan: CasePlan) -> str:
+    if plan.id == "baseline":
+        return "-"
+    parts = [f"{k}: {_short(old)} -> {_short(new)}" for k, old, new in plan.changes]
+    if plan.derived:
+        parts.append(f"(+{plan.derived} keys from the preset)")
+    return "; ".join(parts) or "(nothing)"
+
+
+def plan_rows(study: Study) -> list[dict[str, str]]:
+    """The rows of ``ganstudy plan``: what each case changes and what it will run."""
+    rows = []
+    for plan in study.cases:
+        if plan.same_as == "baseline":
+            keys = {k for k, _, _ in plan.changes}
+            note = "does not change training" + (" (presentation only)" if keys <= PRESENTATION_KEYS else "")
+            runs = "0 (shares baseline)"
+        elif plan.same_as:
+            note, runs = f"trains as {plan.same_as}", f"0 (shares {plan.same_as})"
+        else:
+            note, runs = "", str(len(study.seeds))
+        rows.append({"case": plan.id, "title": plan.title, "changes": describe_changes(plan), "runs": runs, "note": note})
+    return rows

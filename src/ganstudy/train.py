@@ -1,0 +1,369 @@
+"""One training run: data -> models -> loop -> metrics.jsonl, sample grids, checkpoints.
+
+The run folder holds ``config.json`` (the resolved config and its hashes), ``status.json``,
+``metrics.jsonl``, ``samples/iter_XXXXXX.png``, ``checkpoints/last.pt`` and, when the run
+ends, ``result.json``. Random streams are separate: one seeds the weights and dropout, one
+draws batches and noise, and the sample grids use their own fixed noise, so how often you
+log or save grids never changes training. A checkpoint holds every random state, so a run
+that is interrupted and resumed ends with the same weights as one that was not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .atomic import atomic_write, read_jsonl, write_json
+from .config import RunConfig
+from .data import load_training_data, scale, unscale
+from .errors import GanstudyError
+from .images import save_grid
+from .losses import get as get_loss
+from .models import build, count_parameters
+from .models.layers import initialise
+from .schedules import lr_factor
+from .steps import STAT_NAMES, STEP_STYLES, GanState
+
+CHECKPOINT = "checkpoints/last.pt"
+
+
+def derive_seed(seed: int, *purpose: object) -> int:
+    """A 63-bit seed for one purpose, so streams never overlap or depend on each other."""
+    text = ":".join(str(p) for p in (seed, *purpose))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GanstudyError("--device cuda: no CUDA device is available here; use --device cpu or auto.")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise GanstudyError(f"--device {name!r}: use auto, cpu or cuda.")
+    return torch.device(name)
+
+
+def summary_line(iteration: int, row: dict[str, float]) -> str:
+    """The line Keras-GAN printed: ``29999 [D loss: 0.742246, acc.: 9.38%] [G loss: 0.709937]``."""
+    return f"{iteration} [D loss: {row['d_loss']:f}, acc.: {100 * row['d_acc']:.2f}%] [G loss: {row['g_loss']:f}]"
+
+
+@dataclass
+class RunResult:
+    status: str  # "complete", "diverged" or "interrupted"
+    iterations: int  # iterations done
+    total_iterations: int
+    final: dict[str, float] = field(default_factory=dict)  # the last logged statistics
+    wall_seconds: float = 0.0
+    run_hash: str = ""
+    summary: str = ""
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Progress = Callable[[int, int, dict[str, float]], None]  # (iteration done, total, latest stats)
+
+
+class Sampler:
+    """Real batches: Keras-GAN's random indices with replacement, or shuffled real epochs."""
+
+    def __init__(self, images: torch.Tensor, cfg: RunConfig, rng: torch.Generator, device: torch.device) -> None:
+        self.images, self.cfg, self.rng, self.device = images, cfg, rng, device
+        self.n = images.shape[0]
+        self.batch = cfg.train.batch_size
+        if cfg.train.epochs and self.n < self.batch:
+            raise GanstudyError(f"train.batch_size = {self.batch} is larger than the {self.n} training images.")
+        self.per_epoch = max(self.n // self.batch, 1)
+        self.iteration = 0
+        self._perm: tuple[int, torch.Tensor] | None = None
+
+    def total_iterations(self) -> int:
+        t = self.cfg.train
+        return t.epochs * self.per_epoch if t.epochs else int(t.iterations)  # type: ignore[arg-type]
+
+    def __call__(self) -> torch.Tensor:
+        if self.cfg.train.epochs:
+            epoch, j = divmod(self.iteration, self.per_epoch)
+            if self._perm is None or self._perm[0] != epoch:
+                g = torch.Generator().manual_seed(derive_seed(self.cfg.train.seed, "epoch", epoch))
+                self._perm = (epoch, torch.randperm(self.n, generator=g))
+            idx = self._perm[1][j * self.batch : (j + 1) * self.batch]
+        else:
+            idx = torch.randint(0, self.n, (self.batch,), generator=self.rng)
+        batch = self.images[idx.to(self.images.device)]
+        return scale(batch, self.cfg.data.scale).to(self.device, non_blocking=True)
+
+
+class Trainer:
+    """Runs one config in one folder. ``run()`` starts it or resumes it from its checkpoint."""
+
+    def __init__(self, cfg: RunConfig, out_dir: str | Path, *, data_root: str | Path | None = None,
+                 device: str = "auto", progress: Progress | None = None) -> None:
+        self.cfg = cfg
+        self.dir = Path(out_dir)
+        self.data_root = data_root
+        self.device = resolve_device(device)
+        self.progress = progress
+        self.run_hash = cfg.run_hash()
+        self._stop_requested = False
+
+    # ------------------------------------------------------------------ set-up
+    def _build(self) -> None:
+        cfg = self.cfg
+        self.data = load_training_data(cfg.data, self.data_root)
+        shape = self.data.shape
+        self.loss = get_loss(cfg.loss.kind)
+        torch.manual_seed(derive_seed(cfg.train.seed, "init"))  # weights, then dropout masks
+        g, d = build(cfg.model, shape, self.loss.d_head)
+        initialise(g, cfg.model.init)
+        initialise(d, cfg.model.init)
+        g.to(self.device)
+        d.to(self.device)
+        o = cfg.optim
+        lr_g, lr_d = o.lr_g or o.lr, o.lr_d or o.lr
+        adam = dict(betas=(o.beta1, o.beta2), eps=o.eps)
+        self.base_lr = {"g": lr_g, "d": lr_d}
+        opt_g = torch.optim.Adam(g.parameters(), lr=lr_g, **adam)
+        opt_d = torch.optim.Adam(d.parameters(), lr=lr_d, **adam)
+        # Keras compiles the combined model with its own optimizer: D's steps there have their own moments.
+        opt_dg = torch.optim.Adam(d.parameters(), lr=lr_g, **adam) if cfg.train.d_learns_in_g_step else None
+        rng = torch.Generator().manual_seed(derive_seed(cfg.train.seed, "train"))
+        self.state = GanState(cfg, g, d, opt_g, opt_d, opt_dg, self.loss, rng, self.device)
+        images = torch.from_numpy(self.data.train.images)
+        self.sampler = Sampler(images.to(self.device), cfg, rng, self.device)
+        self.total = self.sampler.total_iterations()
+        grid_rng = torch.Generator().manual_seed(cfg.eval.grid_seed)
+        self.grid_noise = torch.randn(cfg.eval.grid_size**2, cfg.model.latent_dim, generator=grid_rng).to(self.device)
+        self.step = STEP_STYLES[cfg.train.step_style]
+
+    def describe(self) -> dict[str, Any]:
+        g_total, g_trainable = count_parameters(self.state.g)
+        d_total, d_trainable = count_parameters(self.state.d)
+        return {
+            "ganstudy_version": __version__,
+            "run_hash": self.run_hash,
+            "config_hash": self.cfg.config_hash(),
+            "config": self.cfg.model_dump(mode="json"),
+            "data": self.data.description,
+            "image_shape": list(self.data.shape),
+            "total_iterations": self.total,
+            "parameters": {"g": g_total, "g_trainable": g_trainable, "d": d_total, "d_trainable": d_trainable},
+            "torch": torch.__version__,
+        }
+
+    # ------------------------------------------------------------------ checkpoint
+    def _models_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for m in (self.state.g, self.state.d) for p in m.parameters())
+
+    def _save_checkpoint(self, iteration: int, last: dict[str, float], elapsed: float) -> None:
+        s = self.state
+        payload = {
+            "format": 1,
+            "run_hash": self.run_hash,
+            "iteration": iteration,  # iterations completed
+            "elapsed": elapsed,
+            "last": last,
+            "g": s.g.state_dict(),
+            "d": s.d.state_dict(),
+            "opt_g": s.opt_g.state_dict(),
+            "opt_d": s.opt_d.state_dict(),
+            "opt_dg": s.opt_dg.state_dict() if s.opt_dg else None,
+            "rng_torch": torch.get_rng_state(),
+            "rng_train": s.rng.get_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+        }
+        atomic_write(self.dir / CHECKPOINT, lambda handle: torch.save(payload, handle))
+
+    def _load_checkpoint(self) -> tuple[int, dict[str, float], float]:
+        path = self.dir / CHECKPOINT
+        try:
+            ckpt = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same message
+            raise GanstudyError(f"{path}: the checkpoint cannot be read ({exc}). Delete it to start the run over.") from None
+        if ckpt.get("run_hash") != self.run_hash:
+            raise GanstudyError(
+                f"{path} belongs to a different config (run {ckpt.get('run_hash')}, this config is {self.run_hash}). "
+                "Use another --out folder, or delete that folder to start over."
+            )
+        s = self.state
+        s.g.load_state_dict(ckpt["g"])
+        s.d.load_state_dict(ckpt["d"])
+        s.opt_g.load_state_dict(ckpt["opt_g"])
+        s.opt_d.load_state_dict(ckpt["opt_d"])
+        if s.opt_dg is not None:
+            s.opt_dg.load_state_dict(ckpt["opt_dg"])
+        torch.set_rng_state(ckpt["rng_torch"].cpu())
+        s.rng.set_state(ckpt["rng_train"].cpu())
+        if ckpt.get("rng_cuda") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all([t.cpu() for t in ckpt["rng_cuda"]])
+        return int(ckpt["iteration"]), dict(ckpt.get("last") or {}), float(ckpt.get("elapsed", 0.0))
+
+    # ------------------------------------------------------------------ outputs
+    def _write_status(self, state: str, iteration: int, **extra: Any) -> None:
+        write_json(self.dir / "status.json", {
+            "state": state, "iteration": iteration, "total_iterations": self.total,
+            "updated": time.time(), "host": socket.gethostname(), "pid": os.getpid(), **extra,
+        })
+
+    def _save_samples(self, iteration: int) -> None:
+        g = self.state.g
+        g.eval()
+        with torch.no_grad():
+            images = unscale(g(self.grid_noise), self.cfg.data.scale).cpu().numpy()
+        g.train()
+        save_grid(images, self.dir / "samples" / f"iter_{iteration:06d}.png", self.cfg.eval.grid_size)
+
+    def _trim_metrics(self, done: int) -> None:
+        """After a resume, drop log lines past the checkpoint: those iterations run again."""
+        path = self.dir / "metrics.jsonl"
+        rows = [r for r in read_jsonl(path) if r.get("iteration", -1) < done]
+        text = "".join(json.dumps(r) + "\n" for r in rows)
+        atomic_write(path, lambda handle: handle.write(text.encode()))
+
+    def _row(self, iteration: int, stats: list[float], elapsed: float) -> dict[str, float]:
+        named = dict(zip(STAT_NAMES, stats))
+        return {
+            "iteration": iteration,
+            "d_loss": self.cfg.train.d_loss_log_scale * (named["d_loss_real"] + named["d_loss_fake"]),
+            "d_acc": 0.5 * (named["d_acc_real"] + named["d_acc_fake"]),
+            **named,
+            "lr_g": self.state.opt_g.param_groups[0]["lr"],
+            "lr_d": self.state.opt_d.param_groups[0]["lr"],
+            "seconds": round(elapsed, 3),
+        }
+
+    # ------------------------------------------------------------------ the loop
+    def _request_stop(self, signum, frame) -> None:  # noqa: ANN001
+        if self._stop_requested:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self._stop_requested = True
+
+    def run(self, resume: bool = False) -> RunResult:
+        """Train to the end. With ``resume``, continue from the folder's checkpoint if it has one."""
+        has_ckpt = (self.dir / CHECKPOINT).is_file()
+        if has_ckpt and not resume:
+            raise GanstudyError(
+                f"{self.dir} already holds a run. Use --resume to continue it, or choose another --out folder."
+            )
+        self._build()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        start, last, elapsed_before = 0, {}, 0.0
+        if has_ckpt:
+            start, last, elapsed_before = self._load_checkpoint()
+            self._trim_metrics(start)
+        finished = read_result(self.dir)
+        if finished is not None and finished.status in ("complete", "diverged"):
+            return finished  # an ended run is an outcome; resuming it changes nothing
+        write_json(self.dir / "config.json", self.describe())
+        self._write_status("running", start)
+
+        handler_installed = False
+        try:
+            previous = signal.signal(signal.SIGINT, self._request_stop)
+            handler_installed = True
+        except ValueError:  # not the main thread: no Ctrl-C handling needed
+            previous = None
+        try:
+            result = self._loop(start, last, elapsed_before)
+        finally:
+            if handler_installed:
+                signal.signal(signal.SIGINT, previous)
+        if result.status != "interrupted":  # result.json exists only for runs that ended
+            write_json(self.dir / "result.json", result.to_json())
+        self._write_status(result.status, result.iterations, reason=result.reason)
+        return result
+
+    def _loop(self, start: int, last: dict[str, float], elapsed_before: float) -> RunResult:
+        cfg, s = self.cfg, self.state
+        t = cfg.train
+        t0 = time.perf_counter() - elapsed_before
+        metrics = open(self.dir / "metrics.jsonl", "a", encoding="utf-8")
+        self.sampler.iteration = start
+        try:
+            for it in range(start, self.total):
+                if self._stop_requested:
+                    self._save_checkpoint(it, last, time.perf_counter() - t0)
+                    return self._result("interrupted", it, last, t0, "stopped by Ctrl-C; run again with --resume")
+                for name, opt in (("g", s.opt_g), ("d", s.opt_d), ("g", s.opt_dg)):
+                    if opt is not None:
+                        factor = lr_factor(cfg.optim, it, self.total, self.sampler.per_epoch)
+                        for group in opt.param_groups:
+                            group["lr"] = self.base_lr[name] * factor
+                self.sampler.iteration = it
+                stats = self.step(s, self.sampler).tolist()
+                if not all(math.isfinite(v) for v in stats):
+                    row = self._row(it, stats, time.perf_counter() - t0)
+                    return self._result("diverged", it, row, t0, f"a loss became {stats} at iteration {it}")
+                done = it + 1
+                if it % t.log_every == 0 or done == self.total:
+                    last = self._row(it, stats, time.perf_counter() - t0)
+                    metrics.write(json.dumps(last) + "\n")
+                    metrics.flush()
+                if self.progress is not None:  # the bar shows this iteration's losses
+                    self.progress(done, self.total, self._row(it, stats, time.perf_counter() - t0))
+                if it % t.sample_every == 0 or done == self.total:
+                    self._save_samples(it)
+                if done % t.checkpoint_every == 0 or done == self.total:
+                    if not self._models_finite():
+                        return self._result("diverged", it, last, t0, f"weights became non-finite by iteration {it}")
+                    self._save_checkpoint(done, last, time.perf_counter() - t0)
+                    self._write_status("running", done)
+        finally:
+            metrics.close()
+        return self._result("complete", self.total, last, t0)
+
+    def _result(self, status: str, iterations: int, last: dict[str, float], t0: float, reason: str = "") -> RunResult:
+        summary = summary_line(int(last["iteration"]), last) if last else ""
+        return RunResult(status, iterations, self.total, last, round(time.perf_counter() - t0, 3), self.run_hash,
+                         summary, reason)
+
+
+def read_result(run_dir: str | Path) -> RunResult | None:
+    """The result of an ended run, or None if it has not ended (or the file is damaged)."""
+    try:
+        return RunResult(**json.loads((Path(run_dir) / "result.json").read_text()))
+    except (FileNotFoundError, json.JSONDecodeError, TypeError):
+        return None
+
+
+def train(cfg: RunConfig, out_dir: str | Path, **kwargs: Any) -> RunResult:
+    """Train ``cfg`` in ``out_dir`` (see :class:`Trainer`); ``resume=True`` continues a run."""
+    resume = kwargs.pop("resume", False)
+    return Trainer(cfg, out_dir, **kwargs).run(resume=resume)
+
+
+def load_generator(run_dir: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, RunConfig]:
+    """The generator of a run folder's last checkpoint, in eval mode (for evaluation and reports)."""
+    from .config import config_from_json
+
+    run_dir = Path(run_dir)
+    described = json.loads((run_dir / "config.json").read_text())
+    cfg = config_from_json(described["config"])
+    shape = tuple(described["image_shape"])
+    g, _ = build(cfg.model, shape, get_loss(cfg.loss.kind).d_head)  # type: ignore[arg-type]
+    ckpt = torch.load(run_dir / CHECKPOINT, map_location=device, weights_only=True)
+    g.load_state_dict(ckpt["g"])
+    return g.eval(), cfg
+
+
+def generated_images(g: torch.nn.Module, cfg: RunConfig, n: int, seed: int) -> np.ndarray:
+    """``n`` uint8 NHWC samples from ``g`` with noise from its own generator ``seed``."""
+    rng = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        z = torch.randn(n, cfg.model.latent_dim, generator=rng)
+        return unscale(g(z), cfg.data.scale).numpy()
