@@ -95,7 +95,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     width = shutil.get_terminal_size((120, 24)).columns
     print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.seeds}, "
           f"primary metric {study.meta.metric}")
-    print(_table(rows, ("case", "title", "changes", "runs", "note"), width))
+    print(_table(rows, ("case", "title", "changes", "runs"), width))
     runs = study.runs()
     total = len(study.cases) * len(study.seeds)
     print(f"{len(runs)} runs to train ({total} case x seed pairs; {total - len(runs)} shared with identical training)")

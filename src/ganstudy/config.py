@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -141,7 +142,7 @@ class ModelConfig(_Section):
                 flags = [flags] * n
             if len(flags) != n:
                 raise ValueError(
-                    f"{key} has {len(flags)} flags but the {'generator' if net == 'g' else 'discriminator'} "
+                    f"model.{key} has {len(flags)} flags but the {'generator' if net == 'g' else 'discriminator'} "
                     f"has {n} hidden layers; give one flag per layer or a single true/false"
                 )
             object.__setattr__(self, key, list(flags))
@@ -316,17 +317,40 @@ class Layer:
     keys: Mapping[str, Any]
 
 
+#: Names users reach for, and the key they mean (matched on the last part of a key).
+SYNONYMS = {
+    "learning_rate": "lr", "learningrate": "lr", "batchsize": "batch_size", "batch": "batch_size",
+    "latent": "latent_dim", "latent_size": "latent_dim", "z_dim": "latent_dim", "iters": "iterations",
+    "steps": "iterations", "n_iter": "iterations", "dropout": "d_dropout", "momentum": "bn_momentum",
+    "loss": "kind", "architecture": "arch", "normalize": "scale", "normalization": "scale",
+}
+
+
+def suggest_key(key: str) -> str | None:
+    """The valid key a user most likely meant by ``key``."""
+    valid = all_keys()
+    section, _, leaf = key.rpartition(".")
+    leaf = SYNONYMS.get(leaf, leaf)
+    in_section = [k for k in valid if k.startswith(section + ".")] if section else []
+    for pool in (in_section, valid):
+        leaves = {k.rsplit(".", 1)[1]: k for k in pool}
+        if leaf in leaves:
+            return leaves[leaf]
+        close = difflib.get_close_matches(leaf, list(leaves), n=1, cutoff=0.6)
+        if close:
+            return leaves[close[0]]
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def check_keys(layer: Layer) -> None:
     """Unknown keys are errors with a 'did you mean' hint."""
-    valid = all_keys()
+    valid = set(all_keys())
     for key in layer.keys:
         if key in valid:
             continue
-        hint = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        if not hint:  # a key without its section ("lr") or in the wrong one
-            leaf = key.rsplit(".", 1)[-1]
-            hint = [k for k in valid if k.endswith("." + leaf)][:1]
-        did_you_mean = f" Did you mean '{hint[0]}'?" if hint else ""
+        hint = suggest_key(key)
+        did_you_mean = f" Did you mean '{hint}'?" if hint else ""
         sections = ", ".join(RunConfig.model_fields)
         raise ConfigError(
             f"{layer.source}: unknown key '{key}'.{did_you_mean} Keys are 'section.name' with section one of "
@@ -356,6 +380,10 @@ def format_validation_error(exc: ValidationError, origin: Mapping[str, str]) -> 
         # Drop union-member and list-index parts to find the user's key.
         key = ".".join(loc[:2]) if len(loc) >= 2 else ".".join(loc)
         msg = err["msg"].removeprefix("Value error, ")
+        named = re.match(r"([a-z]+\.[a-z_0-9]+)\b", msg)
+        if len(loc) == 1 and named and named.group(1) in origin:  # a section check that names its key
+            key, loc = named.group(1), named.group(1).split(".")
+            msg = msg[len(key):].lstrip(": ")
         source = origin.get(key)
         if source is None:  # a whole-section check: blame the layers that touched that section
             section = loc[0] if loc else ""

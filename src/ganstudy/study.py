@@ -8,6 +8,7 @@ plan says so, and a runner shares their runs.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,7 +226,7 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    text = json.dumps(value)  # TOML-like: "text", true/false, [1, 2]
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -242,13 +243,14 @@ def plan_rows(study: Study) -> list[dict[str, str]]:
     """The rows of ``ganstudy plan``: what each case changes and what it will run."""
     rows = []
     for plan in study.cases:
+        changes, runs = describe_changes(plan), str(len(study.seeds))
         if plan.same_as == "baseline":
             keys = {k for k, _, _ in plan.changes}
-            note = "does not change training" + (" (presentation only)" if keys <= PRESENTATION_KEYS else "")
-            runs = "0 (shares baseline)"
+            kind = "presentation only, " if keys <= PRESENTATION_KEYS else ""
+            changes += f"  => does not change training ({kind}shares the baseline's runs)"
+            runs = "0"
         elif plan.same_as:
-            note, runs = f"trains as {plan.same_as}", f"0 (shares {plan.same_as})"
-        else:
-            note, runs = "", str(len(study.seeds))
-        rows.append({"case": plan.id, "title": plan.title, "changes": describe_changes(plan), "runs": runs, "note": note})
+            changes += f"  => trains exactly as {plan.same_as} (shares its runs)"
+            runs = "0"
+        rows.append({"case": plan.id, "title": plan.title, "changes": changes, "runs": runs})
     return rows

@@ -33,7 +33,6 @@ from .errors import GanstudyError
 from .images import save_grid
 from .losses import get as get_loss
 from .models import build, count_parameters
-from .models.layers import initialise
 from .schedules import lr_factor
 from .steps import STAT_NAMES, STEP_STYLES, GanState
 
@@ -130,8 +129,6 @@ class Trainer:
         self.loss = get_loss(cfg.loss.kind)
         torch.manual_seed(derive_seed(cfg.train.seed, "init"))  # weights, then dropout masks
         g, d = build(cfg.model, shape, self.loss.d_head)
-        initialise(g, cfg.model.init)
-        initialise(d, cfg.model.init)
         g.to(self.device)
         d.to(self.device)
         o = cfg.optim

@@ -12,6 +12,7 @@ import torch
 from ..errors import DataError
 from .files import conform, load_images
 from .registry import ImageSet, get, names
+from .root import find_user_file
 
 if TYPE_CHECKING:
     from ..config import DataConfig
@@ -32,7 +33,8 @@ class TrainingData:
 
 def load_training_data(cfg: DataConfig, data_root: str | Path | None = None) -> TrainingData:
     spec = get(cfg.dataset)
-    full = spec.load(cfg.split, Path(data_root) if data_root else None, cfg.path)
+    path = str(find_user_file(cfg.path, data_root)) if cfg.path else None
+    full = spec.load(cfg.split, Path(data_root) if data_root else None, path)
     if cfg.holdout >= len(full):
         raise DataError(f"data.holdout = {cfg.holdout} leaves nothing to train on ({len(full)} images).")
     cut = len(full) - cfg.holdout
@@ -45,7 +47,7 @@ def load_training_data(cfg: DataConfig, data_root: str | Path | None = None) -> 
         parts.append(f"holding out the last {len(holdout)}")
     extras = []
     for path in cfg.extra:
-        images = conform(load_images(path), train.shape, f"data.extra '{path}'")
+        images = conform(load_images(find_user_file(path, data_root)), train.shape, f"data.extra '{path}'")
         extras.append(images)
         parts.append(f"plus {len(images)} extra images from {path}")
     if extras:

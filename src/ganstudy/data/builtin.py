@@ -92,6 +92,19 @@ def _svhn(split: str, data_root: Path | None, path: str | None) -> ImageSet:
     return ImageSet(np.concatenate(images), np.concatenate(labels), f"svhn {split} split, {n} images, from {files[names[0]].parent}")
 
 
+PACKAGED = Path(__file__).parent / "packaged"
+
+
+def _mnist_mini(split: str, data_root: Path | None, path: str | None) -> ImageSet:
+    if split != "test":
+        raise DataError(
+            "data.dataset = 'mnist-mini' holds only MNIST test-split digits: set data.split = \"test\"."
+        )
+    with np.load(PACKAGED / "mnist_test_5000.npz", allow_pickle=False) as archive:
+        images, labels = archive["images"], archive["labels"].astype(np.int64)
+    return ImageSet(images[..., None], labels, "mnist-mini: the first 5000 digits of the MNIST test split (shipped)")
+
+
 def _need_path(name: str, path: str | None) -> Path:
     if not path:
         raise DataError(f"data.dataset = '{name}' needs data.path: the file or folder to read.")
@@ -112,6 +125,7 @@ def _generic(name: str, reader):
 
 register(DatasetSpec("mnist", _idx_loader(MNIST), "MNIST handwritten digits, 28x28 grey (IDX files)"))
 register(DatasetSpec("fashion-mnist", _idx_loader(FASHION_MNIST), "Fashion-MNIST clothes, 28x28 grey (IDX files)"))
+register(DatasetSpec("mnist-mini", _mnist_mini, "5,000 MNIST test-split digits shipped with ganstudy (split 'test')"))
 register(DatasetSpec("svhn", _svhn, "SVHN house numbers, 32x32 RGB (train_32x32.mat layout)"))
 register(DatasetSpec("mat", _generic("mat", lambda p: load_mat(p)[0]), "a MATLAB .mat file with one image array (data.path)", True))
 register(DatasetSpec("npz", _generic("npz", load_npz), "a NumPy .npz/.npy image array (data.path)", True))

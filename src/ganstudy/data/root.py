@@ -50,6 +50,18 @@ def candidate_roots(data_root: str | Path | None) -> list[Path]:
     return roots
 
 
+def find_user_file(path: str, data_root: str | Path | None) -> Path:
+    """A user-named file or folder: as given (absolute or relative to the working folder),
+    else relative to each data root, so a study can say ``cits4404/extra.mat``."""
+    given = Path(path).expanduser()
+    if given.exists() or given.is_absolute():
+        return given
+    for root in candidate_roots(data_root):
+        if (root / given).exists():
+            return root / given
+    return given  # the reader reports it missing, with the path as the user wrote it
+
+
 def _variants(name: str) -> list[str]:
     """A file may be kept gzipped or not."""
     return [name, name[:-3]] if name.endswith(".gz") else [name, name + ".gz"]

@@ -47,7 +47,13 @@ def names() -> list[str]:
 
 
 def build(model_cfg, shape: tuple[int, int, int], d_head: str) -> tuple[nn.Module, nn.Module]:
-    return get(model_cfg.arch).build(model_cfg, shape, d_head)
+    """G and D for images of ``shape`` (H, W, C), initialised by ``model.init`` from the global torch RNG."""
+    from .layers import initialise
+
+    g, d = get(model_cfg.arch).build(model_cfg, shape, d_head)
+    initialise(g, model_cfg.init)
+    initialise(d, model_cfg.init)
+    return g, d
 
 
 def _register_builtin() -> None:

@@ -1,0 +1,61 @@
+"""Shared fixtures: the offline data folder, tiny configs and tiny real runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+import torch
+
+from ganstudy.config import Layer, RunConfig, build_config
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+
+# No test may reach for the network: missing files must fail with the offline message.
+os.environ["GANSTUDY_OFFLINE"] = "1"
+torch.set_num_threads(1)  # small models: threads only add noise and contention on 2 cores
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.fail(f"the offline data folder {SHARED_DATA} is missing (see shared/data/README.md)")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never read or write the user's real cache, and never see their GANSTUDY_DATA."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("GANSTUDY_DATA", raising=False)
+
+
+@pytest.fixture(scope="session")
+def svhn_root(tmp_path_factory) -> Path:
+    """A tiny data root in SVHN's real file layout (X is 32x32x3xN, label 10 means 0), plus extra.mat."""
+    root = tmp_path_factory.mktemp("svhn-root")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 64), ("test", 16)):
+        x = rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8)
+        y = (np.arange(n) % 10 + 1).reshape(n, 1).astype(np.uint8)  # 1..10
+        (root / "svhn").mkdir(exist_ok=True)
+        scipy.io.savemat(root / "svhn" / f"{split}_32x32.mat", {"X": x, "y": y})
+    (root / "cits4404").mkdir()
+    (root / "cits4404" / "extra.mat").write_bytes((SHARED_DATA / "cits4404" / "extra.mat").read_bytes())
+    return root
+
+
+def tiny(**keys) -> RunConfig:
+    """A fast real config: MNIST test digits, a small MLP, a handful of iterations."""
+    base = {
+        "data.dataset": "mnist-mini", "data.split": "test", "data.limit": 256,
+        "model.g_widths": [32, 64], "model.d_widths": [64, 32], "model.latent_dim": 16,
+        "train.iterations": 12, "train.batch_size": 16, "train.log_every": 1,
+        "train.sample_every": 5, "train.checkpoint_every": 5,
+    }
+    base.update(keys)
+    return build_config([Layer("test", base)])

@@ -1,0 +1,85 @@
+"""The semantics of one iteration that the write-ups' changes depend on."""
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import tiny
+from ganstudy.steps import keras_step, pytorch_step
+from ganstudy.train import Trainer
+
+
+def _state(tmp_path, **keys):
+    trainer = Trainer(tiny(**keys), tmp_path)
+    trainer._build()
+    return trainer.state, trainer.sampler
+
+
+def _snapshot(module):
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("learns", [False, True])
+def test_d_changes_in_the_g_step_only_when_it_learns_there(tmp_path, learns):
+    s, sampler = _state(tmp_path, **{"train.d_learns_in_g_step": learns, "model.d_batchnorm": True})
+    from ganstudy.steps import _g_step
+
+    before = _snapshot(s.d)
+    _g_step(s, s.g(s.noise(16)))
+    after = s.d.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    weights = {k for k in changed if k.endswith(("weight", "bias"))}
+    stats = {k for k in changed if "running" in k}
+    assert bool(weights) == learns and bool(stats) == learns
+    assert (s.opt_dg is not None) == learns
+    if learns:  # D's combined-model Adam has its own moments, separate from D's own optimizer
+        assert len(s.opt_dg.state) > 0 and len(s.opt_d.state) == 0
+
+
+def test_keras_step_makes_d_fakes_with_g_in_inference_mode(tmp_path):
+    s, sampler = _state(tmp_path)
+    modes = []
+    s.g.register_forward_hook(lambda m, i, o: modes.append(m.training))
+    keras_step(s, sampler)
+    assert modes == [False, True]  # predict() for D's fakes, then the G update in training mode
+    modes.clear()
+    pytorch_step(s, sampler)
+    assert modes == [True]  # the plain loop reuses one set of fakes
+
+
+def test_keras_step_updates_d_twice_per_iteration(tmp_path):
+    s, sampler = _state(tmp_path)
+    keras_step(s, sampler)
+    assert s.opt_d.state[next(iter(s.d.parameters()))]["step"].item() == 2
+    s, sampler = _state(tmp_path, **{"train.step_style": "pytorch"})
+    pytorch_step(s, sampler)
+    assert s.opt_d.state[next(iter(s.d.parameters()))]["step"].item() == 1
+
+
+def test_bce_is_clipped_like_keras():
+    from ganstudy.losses import clipped_bce
+
+    p = torch.tensor([0.0, 1.0, 0.5])
+    assert clipped_bce(p[:1], 1.0, 1e-7).item() == pytest.approx(-torch.log(torch.tensor(1e-7)).item(), rel=1e-4)
+    assert torch.isfinite(clipped_bce(p, 0.0, 1e-7))
+    assert clipped_bce(p[2:], 1.0, 1e-7).item() == pytest.approx(0.6931, abs=1e-4)
+
+
+def test_gradient_penalty_of_a_linear_critic_is_known():
+    from ganstudy.losses import gradient_penalty
+
+    critic = nn.Sequential(nn.Flatten(), nn.Linear(4, 1, bias=False))
+    with torch.no_grad():
+        critic[1].weight.copy_(torch.tensor([[3.0, 0.0, 4.0, 0.0]]))  # |grad| = 5 everywhere
+    real, fake = torch.zeros(2, 1, 2, 2), torch.ones(2, 1, 2, 2)
+    gp = gradient_penalty(critic, real, fake, torch.Generator().manual_seed(0))
+    assert gp.item() == pytest.approx(16.0)
+
+
+def test_keras_accuracy_uses_hard_labels():
+    from ganstudy.losses import get
+
+    bce = get("bce")
+    out = torch.tensor([[0.9], [0.4], [0.6], [0.1]])
+    assert bce.accuracy(out, real=True).item() == 0.5
+    assert bce.accuracy(out, real=False).item() == 0.5

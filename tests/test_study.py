@@ -1,0 +1,134 @@
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from ganstudy.cli import main
+from ganstudy.config import Layer
+from ganstudy.errors import ConfigError
+from ganstudy.study import load_study, plan_rows
+from ganstudy.train import train
+
+STUDIES = sorted((REPO / "studies").glob("*.toml"))
+
+# Tiny data and tiny runs for every shipped study: the architecture stays, sizes shrink.
+TINY = {"train.iterations": 5, "train.epochs": 0, "train.batch_size": 8, "data.limit": 64, "data.holdout": 0,
+        "train.log_every": 1, "train.sample_every": 5, "train.checkpoint_every": 5}
+
+
+def test_all_four_studies_ship():
+    assert {p.name for p in STUDIES} == {"keras-gan-mnist.toml", "keras-gan-mnist-v2.toml",
+                                         "cits4404-dcgan-svhn.toml", "quickstart.toml"}
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.stem)
+def test_every_case_of_every_shipped_study_trains(path, tmp_path, shared_data, svhn_root):
+    study = load_study(path)
+    root = svhn_root if "svhn" in path.stem else shared_data
+    split = {"data.split": "test"} if "mnist" in path.stem else {}
+    for plan in study.cases:
+        if plan.same_as:
+            continue  # trains exactly as an earlier case
+        cfg = load_study(path, [Layer("tiny", {**TINY, **split})]).case(plan.id).config
+        result = train(cfg, tmp_path / plan.id, data_root=root)
+        assert result.status == "complete", plan.id
+
+
+def test_keras_study_marks_cases_5_and_6_as_not_changing_training():
+    study = load_study(REPO / "studies" / "keras-gan-mnist.toml")
+    assert len(study.cases) == 15
+    same = {p.id for p in study.cases if p.same_as == "baseline"}
+    assert same == {"05-log-less-often", "06-no-half-d-loss"}
+    rows = {r["case"]: r for r in plan_rows(study)}
+    assert "does not change training" in rows["05-log-less-often"]["changes"]
+    assert rows["05-log-less-often"]["runs"] == "0"
+    assert len(study.runs()) == 13 * 5
+
+
+def test_keras_study_cases_are_the_write_ups_changes():
+    study = load_study(REPO / "studies" / "keras-gan-mnist.toml")
+    base = study.case("baseline").config
+    assert base.data.scale == "zero_one" and base.train.iterations == 30000 and base.train.batch_size == 32
+    c = {p.id: p.config for p in study.cases}
+    assert c["04-double-widths"].model.g_widths == [512, 1024, 2048]
+    assert c["08-lr-0.001"].optim.lr == 0.001
+    assert c["09-d-trainable-in-combined"].train.d_learns_in_g_step
+    assert c["10-no-g-batchnorm"].model.g_batchnorm == [False] * 3
+    assert c["12-l2-loss"].loss.kind == "mse"
+    assert c["14-convolutional"].model.arch == "keras-dcgan"
+    expects = {p.id: p.expect for p in study.cases}
+    assert expects["01-scale-minus-one-one"] == "improve" and expects["03-batch-16"] == "worsen"
+
+
+def test_v2_takes_case_8_as_baseline():
+    v2 = load_study(REPO / "studies" / "keras-gan-mnist-v2.toml")
+    v1 = load_study(REPO / "studies" / "keras-gan-mnist.toml")
+    assert v2.case("baseline").config.run_hash() == v1.case("08-lr-0.001").config.run_hash()
+
+
+def test_cits4404_schedule_and_cases():
+    study = load_study(REPO / "studies" / "cits4404-dcgan-svhn.toml")
+    lr = study.case("lr-steps").config.optim
+    assert (lr.lr, lr.milestones, lr.values, lr.milestone_unit) == (
+        0.01, [20, 40, 60, 80], [0.005, 0.002, 0.001, 0.0005], "epoch")
+    assert study.case("baseline").config.train.epochs == 100
+    assert study.case("d-input-batchnorm").config.model.d_batchnorm == [True, True, True]
+    assert study.case("baseline").config.model.g_activation == "relu"
+    assert study.case("g-leaky-relu").config.model.g_activation == "leaky_relu"
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return path
+
+
+HEAD = '[study]\nname = "t"\nseeds = 2\n[baseline]\ntrain.iterations = 10\n'
+
+
+def test_case_base_chain_and_cycles(tmp_path):
+    study = load_study(_write(tmp_path, HEAD + """
+[[cases]]
+id = "a"
+set = { "optim.lr" = 0.001 }
+[[cases]]
+id = "b"
+base = "a"
+set = { "train.batch_size" = 16 }
+"""))
+    b = study.case("b").config
+    assert b.optim.lr == 0.001 and b.train.batch_size == 16 and b.train.iterations == 10
+    with pytest.raises(ConfigError, match="its own base"):
+        load_study(_write(tmp_path, HEAD + '[[cases]]\nid = "a"\nbase = "b"\n[[cases]]\nid = "b"\nbase = "a"\n'))
+    with pytest.raises(ConfigError, match="base 'zz'"):
+        load_study(_write(tmp_path, HEAD + '[[cases]]\nid = "a"\nbase = "zz"\n'))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[cases]]\nid = "../evil"\n', "folder name"),
+    ('[[cases]]\nid = "baseline"\n', "reserved"),
+    ('[[cases]]\nid = "a"\n[[cases]]\nid = "a"\n', "appears twice"),
+    ('[[cases]]\nid = "a"\nexpect = "better"\n', "'improve'"),
+    ('[[cases]]\nid = "a"\nsets = {}\n', r"\[\[cases\]\] a: sets: unknown key"),
+    ('[[cases]]\nid = "a"\nset = { "optim.lrr" = 1 }\n', r"\[case a\]: unknown key 'optim.lrr'. Did you mean 'optim.lr'"),
+    ('[[cases]]\nid = "a"\nset = { "train.seed" = 3 }\n', "set by \\[study\\] seeds"),
+    ('[[cases]]\nid = "a"\nset = { "model.d_batchnorm" = [true] }\n', r"\[case a\]: model.d_batchnorm: has 1 flags"),
+])
+def test_bad_study_files_name_the_case_and_key(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_study(_write(tmp_path, HEAD + text))
+
+
+def test_unknown_metric_and_section(tmp_path):
+    with pytest.raises(ConfigError, match="unknown metric 'fidd'"):
+        load_study(_write(tmp_path, '[study]\nname = "t"\nmetric = "fidd"\n'))
+    with pytest.raises(ConfigError, match="allowed here: study, baseline, cases"):
+        load_study(_write(tmp_path, HEAD + "[baselines]\n"))
+
+
+def test_plan_command(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # no wrapping inside the phrases checked below
+    assert main(["plan", str(REPO / "studies" / "keras-gan-mnist.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "65 runs to train (75 case x seed pairs; 10 shared" in out
+    assert out.count("does not change training") == 2

@@ -1,0 +1,142 @@
+import json
+
+import pytest
+import torch
+
+from conftest import tiny
+from ganstudy import steps as steps_module
+from ganstudy.atomic import read_jsonl
+from ganstudy.errors import GanstudyError
+from ganstudy.train import CHECKPOINT, Trainer, summary_line, train
+
+
+def _weights(run_dir):
+    ckpt = torch.load(run_dir / CHECKPOINT, weights_only=True)
+    return {**{f"g.{k}": v for k, v in ckpt["g"].items()}, **{f"d.{k}": v for k, v in ckpt["d"].items()}}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _losses(run_dir):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in read_jsonl(run_dir / "metrics.jsonl")]
+
+
+def test_a_run_writes_its_outputs(tmp_path):
+    result = train(tiny(), tmp_path / "r")
+    run = tmp_path / "r"
+    assert result.status == "complete" and result.iterations == 12
+    for name in ("config.json", "status.json", "metrics.jsonl", "result.json", CHECKPOINT):
+        assert (run / name).is_file(), name
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "iter_000000.png", "iter_000005.png", "iter_000010.png", "iter_000011.png"]
+    rows = read_jsonl(run / "metrics.jsonl")
+    assert [r["iteration"] for r in rows] == list(range(12))
+    assert set(rows[0]) >= {"iteration", "d_loss", "d_acc", "d_acc_real", "d_acc_fake", "g_loss", "lr_g", "lr_d", "seconds"}
+    described = json.loads((run / "config.json").read_text())
+    assert described["run_hash"] == tiny().run_hash() and described["config"]["train"]["iterations"] == 12
+    assert json.loads((run / "status.json").read_text())["state"] == "complete"
+    assert result.summary == summary_line(11, rows[-1])
+
+
+def test_summary_line_format_matches_keras_gan():
+    row = {"d_loss": 0.742246, "d_acc": 0.09375, "g_loss": 0.709937}
+    assert summary_line(29999, row) == "29999 [D loss: 0.742246, acc.: 9.38%] [G loss: 0.709937]"
+
+
+def test_logged_d_loss_is_half_the_sum_and_acc_the_mean(tmp_path):
+    train(tiny(), tmp_path / "a")
+    for row in read_jsonl(tmp_path / "a" / "metrics.jsonl"):
+        assert row["d_loss"] == pytest.approx(0.5 * (row["d_loss_real"] + row["d_loss_fake"]))
+        assert row["d_acc"] == pytest.approx(0.5 * (row["d_acc_real"] + row["d_acc_fake"]))
+
+
+def test_same_seed_same_run_other_seed_differs(tmp_path):
+    train(tiny(), tmp_path / "a")
+    train(tiny(), tmp_path / "b")
+    train(tiny(**{"train.seed": 1}), tmp_path / "c")
+    assert _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+    assert not _same(_weights(tmp_path / "a"), _weights(tmp_path / "c"))
+
+
+def test_logging_and_sampling_never_change_training(tmp_path):
+    train(tiny(), tmp_path / "a")
+    train(tiny(**{"train.log_every": 5, "train.sample_every": 1, "train.checkpoint_every": 4,
+                  "train.d_loss_log_scale": 1.0, "eval.grid_seed": 9}), tmp_path / "b")
+    assert _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+
+
+@pytest.mark.parametrize("keys", [
+    {},
+    {"train.step_style": "pytorch"},
+    {"model.d_dropout": 0.3, "model.d_batchnorm": True, "train.d_learns_in_g_step": True},
+    {"train.epochs": 2, "train.iterations": None, "data.limit": 80, "optim.schedule": "cosine"},
+])
+def test_interrupted_and_resumed_run_is_bitwise_identical(tmp_path, keys):
+    keys = {k: v for k, v in keys.items() if v is not None}
+    cfg = tiny(**keys)
+    train(cfg, tmp_path / "straight")
+
+    trainer = Trainer(cfg, tmp_path / "resumed")
+
+    def stop_at_7(done, total, row):
+        if done == 7:
+            trainer._stop_requested = True  # what Ctrl-C does
+
+    trainer.progress = stop_at_7
+    first = trainer.run()
+    assert first.status == "interrupted" and first.iterations == 7
+    assert not (tmp_path / "resumed" / "result.json").exists()
+    with pytest.raises(GanstudyError, match="--resume"):
+        train(cfg, tmp_path / "resumed")
+    second = train(cfg, tmp_path / "resumed", resume=True)
+    assert second.status == "complete"
+    assert _same(_weights(tmp_path / "straight"), _weights(tmp_path / "resumed"))
+    assert _losses(tmp_path / "straight") == _losses(tmp_path / "resumed")
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    train(tiny(), tmp_path / "r")
+    with pytest.raises(GanstudyError, match="different config"):
+        train(tiny(**{"optim.lr": 0.01}), tmp_path / "r", resume=True)
+
+
+def test_resume_of_a_finished_run_changes_nothing(tmp_path):
+    first = train(tiny(), tmp_path / "r")
+    again = train(tiny(), tmp_path / "r", resume=True)
+    assert again == first
+
+
+def test_nan_loss_is_a_diverged_outcome_that_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    real_step = steps_module.STEP_STYLES["keras"]
+    calls = {"n": 0}
+
+    def failing_step(state, batch):
+        calls["n"] += 1
+        stats = real_step(state, batch)
+        return stats * float("nan") if calls["n"] == 9 else stats
+
+    monkeypatch.setitem(steps_module.STEP_STYLES, "keras", failing_step)
+    result = train(tiny(), tmp_path / "r")
+    assert result.status == "diverged" and result.iterations == 8 and "iteration 8" in result.reason
+    assert torch.load(tmp_path / "r" / CHECKPOINT, weights_only=True)["iteration"] == 5
+    assert json.loads((tmp_path / "r" / "status.json").read_text())["state"] == "diverged"
+    assert json.loads((tmp_path / "r" / "result.json").read_text())["status"] == "diverged"
+
+
+def test_learning_rate_schedule_reaches_the_optimizer(tmp_path):
+    cfg = tiny(**{"optim.schedule": "step", "optim.milestones": [4, 8], "optim.values": [1e-4, 5e-5],
+                  "optim.lr_d": 4e-4})
+    train(cfg, tmp_path / "r")
+    rows = read_jsonl(tmp_path / "r" / "metrics.jsonl")
+    assert [r["lr_g"] for r in rows[3:5]] == pytest.approx([2e-4, 1e-4])
+    assert rows[9]["lr_g"] == pytest.approx(5e-5) and rows[9]["lr_d"] == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("kind", ["bce", "mse", "hinge", "wasserstein"])
+@pytest.mark.parametrize("style", ["keras", "pytorch"])
+def test_every_loss_trains_in_both_styles(tmp_path, kind, style):
+    result = train(tiny(**{"loss.kind": kind, "train.step_style": style, "train.iterations": 4,
+                           "loss.label_smoothing": 0.1}), tmp_path / "r")
+    assert result.status == "complete"
