@@ -46,15 +46,8 @@ def _progress_bar(enabled: bool):
     return update
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .train import Trainer
-
-    cfg = load_config(args.config, args.set or [])
-    out = Path(args.out)
-    trainer = Trainer(cfg, out, data_root=args.data_root, device=args.device,
-                      progress=_progress_bar(sys.stderr.isatty() and not args.quiet))
-    result = trainer.run(resume=args.resume)
+def _train_and_report(trainer, resume: bool) -> int:
+    result = trainer.run(resume=resume)
     print(f"data: {trainer.data.description}", file=sys.stderr)
     if result.summary:
         print(result.summary)
@@ -63,11 +56,84 @@ def cmd_train(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     if result.status == "diverged":
-        print(f"Run diverged: {result.reason}. The last good checkpoint is kept in {out / 'checkpoints'}.",
+        print(f"Run diverged: {result.reason}. The last good checkpoint is kept in {trainer.dir / 'checkpoints'}.",
               file=sys.stderr)
         return 3
-    print(f"{result.status}: {result.iterations} iterations in {result.wall_seconds:.1f}s; outputs in {out}",
+    print(f"{result.status}: {result.iterations} iterations in {result.wall_seconds:.1f}s; outputs in {trainer.dir}",
           file=sys.stderr)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .train import Trainer
+
+    cfg = load_config(args.config, args.set or [])
+    trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device,
+                      progress=_progress_bar(sys.stderr.isatty() and not args.quiet))
+    return _train_and_report(trainer, args.resume)
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from .lineage import finetune_config
+    from .train import Trainer
+
+    cfg = finetune_config(args.run_dir, args.set or [], args.iterations)
+    trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device, init_from=args.run_dir,
+                      progress=_progress_bar(sys.stderr.isatty() and not args.quiet))
+    return _train_and_report(trainer, args.resume)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run_study
+
+    summary = run_study(args.study, args.out, seeds=args.seeds, workers=args.workers, executor=args.executor,
+                        data_root=args.data_root, device=args.device, overrides=args.set,
+                        live=False if args.quiet else None)
+    where = summary.out
+    if summary.nothing_to_do:
+        print(f"Nothing to do: all {summary.runs} runs of study '{summary.study}' in {where} have ended "
+              f"(`ganstudy status {where}` lists them).")
+        return 0
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(summary.counts.items())) or "no run"
+    print(f"study '{summary.study}' in {where}: {summary.skipped} of {summary.runs} runs were already done; "
+          f"this time: {counts}.")
+    for line in summary.gave_up:
+        print(f"gave up after repeated failures: {line}", file=sys.stderr)
+    if summary.interrupted:
+        print(f"Interrupted; progress is saved. Run `ganstudy run {where}` to continue.", file=sys.stderr)
+        return 130
+    return 1 if summary.counts.get("failed") or summary.gave_up else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .runner import status_rows
+
+    study, rows = status_rows(args.dir)
+    width = shutil.get_terminal_size((120, 24)).columns
+    print(f"study {study.meta.name!r} in {args.dir}")
+    print(_table(rows, ("case", "seed", "run", "state", "progress", "wall", "final", "note"), width))
+    states: dict[str, int] = {}
+    for r in rows:
+        if not r["note"].startswith("shares"):
+            states[r["state"]] = states.get(r["state"], 0) + 1
+    print("runs: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))
+    return 0
+
+
+def cmd_add_seeds(args: argparse.Namespace) -> int:
+    from .runner import add_seeds
+
+    seeds = add_seeds(args.dir, args.n)
+    print(f"{args.dir}: seeds are now {seeds}. Run `ganstudy run {args.dir}` to train the new ones.")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from .lineage import promote
+
+    target = promote(args.dir, args.case, args.out, args.force)
+    print(f"wrote {target}: case '{args.case}' is its baseline. Next: ganstudy plan {target}")
     return 0
 
 
@@ -145,6 +211,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_data_root(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("run", help="run a study: every case x seed not yet done; resumes what was interrupted")
+    p.add_argument("study", help="study TOML file, or a study folder to continue")
+    p.add_argument("--out", metavar="DIR", help="study folder (default ganstudy-runs/<study file name>)")
+    p.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 instead of the study's")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="runs at once in worker processes (default 1)")
+    p.add_argument("--executor", default="local", help="local (default)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in every case")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--quiet", action="store_true", help="plain log lines instead of a live view")
+    _add_data_root(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="the runs of a study folder and their states")
+    p.add_argument("dir", help="study folder")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("add-seeds", help="add N seeds to a study folder's study (then `ganstudy run DIR`)")
+    p.add_argument("dir", help="study folder")
+    p.add_argument("n", type=int, help="how many seeds to add")
+    p.set_defaults(func=cmd_add_seeds)
+
+    p = sub.add_parser("finetune", help="a new run that starts from a run's checkpoint, with new settings")
+    p.add_argument("run_dir", help="run folder to start from")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="new settings, e.g. --set optim.lr=0.0001")
+    p.add_argument("--iterations", type=int, metavar="N", help="iterations of the fine-tune")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder of the new run")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted fine-tune in --out")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quiet", action="store_true")
+    _add_data_root(p)
+    p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("promote", help="write the next study version with a case as its baseline")
+    p.add_argument("dir", help="study folder (or study file)")
+    p.add_argument("case", help="case id to promote")
+    p.add_argument("--out", metavar="FILE", help="where to write the new study file")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("plan", help="validate a study file and show its cases and runs")
     p.add_argument("study", help="study TOML file")

@@ -60,6 +60,10 @@ def summary_line(iteration: int, row: dict[str, float]) -> str:
     return f"{iteration} [D loss: {row['d_loss']:f}, acc.: {100 * row['d_acc']:.2f}%] [G loss: {row['g_loss']:f}]"
 
 
+class CorruptRun(GanstudyError):
+    """A run folder whose checkpoint cannot be used (torn, damaged, or another config's)."""
+
+
 @dataclass
 class RunResult:
     status: str  # "complete", "diverged" or "interrupted"
@@ -112,13 +116,21 @@ class Trainer:
     """Runs one config in one folder. ``run()`` starts it or resumes it from its checkpoint."""
 
     def __init__(self, cfg: RunConfig, out_dir: str | Path, *, data_root: str | Path | None = None,
-                 device: str = "auto", progress: Progress | None = None) -> None:
+                 device: str = "auto", progress: Progress | None = None, init_from: str | Path | None = None) -> None:
         self.cfg = cfg
         self.dir = Path(out_dir)
         self.data_root = data_root
         self.device = resolve_device(device)
         self.progress = progress
         self.run_hash = cfg.run_hash()
+        self.source_hash = ""
+        self.init_from = Path(init_from) if init_from else None
+        if self.init_from is not None:  # a fine-tune: its identity includes where it started
+            source = self.init_from / CHECKPOINT
+            if not source.is_file():
+                raise GanstudyError(f"{self.init_from}: no checkpoint to fine-tune from ({source} is missing).")
+            self.source_hash = json.loads((self.init_from / "config.json").read_text())["run_hash"]
+            self.run_hash = hashlib.sha256(f"{self.run_hash}:{self.source_hash}".encode()).hexdigest()[:16]
         self._stop_requested = False
 
     # ------------------------------------------------------------------ set-up
@@ -161,6 +173,7 @@ class Trainer:
             "total_iterations": self.total,
             "parameters": {"g": g_total, "g_trainable": g_trainable, "d": d_total, "d_trainable": d_trainable},
             "torch": torch.__version__,
+            "finetuned_from": {"path": str(self.init_from), "run_hash": self.source_hash} if self.init_from else None,
         }
 
     # ------------------------------------------------------------------ checkpoint
@@ -191,9 +204,9 @@ class Trainer:
         try:
             ckpt = torch.load(path, map_location=self.device, weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same message
-            raise GanstudyError(f"{path}: the checkpoint cannot be read ({exc}). Delete it to start the run over.") from None
+            raise CorruptRun(f"{path}: the checkpoint cannot be read ({exc}). Delete it to start the run over.") from None
         if ckpt.get("run_hash") != self.run_hash:
-            raise GanstudyError(
+            raise CorruptRun(
                 f"{path} belongs to a different config (run {ckpt.get('run_hash')}, this config is {self.run_hash}). "
                 "Use another --out folder, or delete that folder to start over."
             )
@@ -209,6 +222,21 @@ class Trainer:
         if ckpt.get("rng_cuda") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state_all([t.cpu() for t in ckpt["rng_cuda"]])
         return int(ckpt["iteration"]), dict(ckpt.get("last") or {}), float(ckpt.get("elapsed", 0.0))
+
+    def _start_from(self, source: Path) -> None:
+        """Fine-tuning: weights and Adam moments from another run; new settings, fresh schedule."""
+        ckpt = torch.load(source, map_location=self.device, weights_only=True)
+        s = self.state
+        try:
+            s.g.load_state_dict(ckpt["g"])
+            s.d.load_state_dict(ckpt["d"])
+            s.opt_g.load_state_dict(ckpt["opt_g"])
+            s.opt_d.load_state_dict(ckpt["opt_d"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise GanstudyError(
+                f"cannot fine-tune from {source}: the new settings change the networks' shapes ({exc}). "
+                "Fine-tuning keeps the architecture; change training settings (lr, schedule, loss, iterations...)."
+            ) from None
 
     # ------------------------------------------------------------------ outputs
     def _write_status(self, state: str, iteration: int, **extra: Any) -> None:
@@ -262,7 +290,9 @@ class Trainer:
         start, last, elapsed_before = 0, {}, 0.0
         if has_ckpt:
             start, last, elapsed_before = self._load_checkpoint()
-            self._trim_metrics(start)
+        elif self.init_from is not None:
+            self._start_from(self.init_from / CHECKPOINT)
+        self._trim_metrics(start)  # lines past the checkpoint (or of a start that never checkpointed) go
         finished = read_result(self.dir)
         if finished is not None and finished.status in ("complete", "diverged"):
             return finished  # an ended run is an outcome; resuming it changes nothing

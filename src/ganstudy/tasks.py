@@ -1,0 +1,95 @@
+"""The task an executor runs: one training run in its folder, whatever happens.
+
+Executors (local processes, Ray workers) all call :func:`execute`. It never raises for a
+run's own failure: an exception becomes a ``failed`` outcome with its traceback saved in
+the run folder, so the study goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: (run hash, iterations done, total iterations) — how a worker reports progress.
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunTask:
+    run_hash: str
+    case_id: str
+    seed: int
+    config: dict[str, Any]  # RunConfig.model_dump(mode="json"): plain data, picklable everywhere
+    run_dir: str
+    data_root: str | None = None
+    device: str = "auto"
+    threads: int | None = None  # torch threads for this run (None: leave torch's default)
+    total_iterations: int | None = None  # for progress estimates before the run starts
+
+
+@dataclass
+class TaskOutcome:
+    run_hash: str
+    status: str  # complete, diverged, interrupted or failed
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    host: str = field(default_factory=socket.gethostname)
+    started: float = 0.0
+    ended: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _clean_temporaries(run_dir: Path) -> None:
+    """Temporary files of a write that a kill interrupted: never complete, safe to drop."""
+    for tmp in run_dir.rglob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def execute(task: RunTask, progress: ProgressFn | None = None) -> TaskOutcome:
+    from .config import RunConfig
+    from .train import CorruptRun, Trainer
+
+    if task.threads:
+        import torch
+
+        torch.set_num_threads(task.threads)
+    started = time.time()
+    run_dir = Path(task.run_dir)
+    callback = None
+    if progress is not None:
+        callback = lambda done, total, row: progress(task.run_hash, done, total)  # noqa: E731
+    try:
+        cfg = RunConfig.model_validate(task.config)
+        if run_dir.exists():
+            _clean_temporaries(run_dir)
+        try:
+            result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback).run(resume=True)
+        except CorruptRun:
+            # A damaged or foreign checkpoint cannot be continued: redo the run from scratch.
+            shutil.rmtree(run_dir)
+            result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback).run()
+        return TaskOutcome(task.run_hash, result.status, result.to_json(), started=started, ended=time.time())
+    except Exception as exc:  # noqa: BLE001 - a run's failure is an outcome, not the study's crash
+        text = "".join(traceback.format_exception(exc))
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "error.txt").write_text(text, encoding="utf-8")
+        except OSError:
+            pass
+        message = f"{type(exc).__name__}: {exc}"
+        return TaskOutcome(task.run_hash, "failed", error=message, started=started, ended=time.time())
+
+
+def worker_threads(workers: int) -> int:
+    """Split the machine's cores between ``workers`` concurrent runs."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(workers, 1))

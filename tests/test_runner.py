@@ -1,0 +1,232 @@
+"""ganstudy run: complete, skip, share, resume after SIGKILL, redo corrupt folders, retry failures."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from ganstudy.cli import main
+from ganstudy.errors import GanstudyError
+from ganstudy.runner import add_seeds, run_study, status_rows
+from ganstudy.store import StudyStore
+from ganstudy.train import CHECKPOINT
+
+STUDY = """
+[study]
+name = "tiny"
+seeds = 2
+
+[baseline]
+data.dataset = "mnist-mini"
+data.split = "test"
+data.limit = 256
+model.g_widths = [32, 64]
+model.d_widths = [64, 32]
+model.latent_dim = 16
+train.iterations = {iterations}
+train.batch_size = 16
+train.log_every = 5
+train.sample_every = 50
+train.checkpoint_every = {checkpoint_every}
+
+[[cases]]
+id = "lr-high"
+set = {{ "optim.lr" = 0.001 }}
+
+[[cases]]
+id = "no-bn"
+set = {{ "model.g_batchnorm" = false }}
+
+[[cases]]
+id = "log-less"
+set = {{ "train.log_every" = 10 }}
+"""
+
+
+def write_study(tmp_path, iterations=20, checkpoint_every=10, extra=""):
+    path = tmp_path / "tiny.toml"
+    path.write_text(STUDY.format(iterations=iterations, checkpoint_every=checkpoint_every) + extra)
+    return path
+
+
+def weights(run_dir):
+    ckpt = torch.load(run_dir / CHECKPOINT, weights_only=True)
+    return {**{f"g.{k}": v for k, v in ckpt["g"].items()}, **{f"d.{k}": v for k, v in ckpt["d"].items()}}
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def run_folders(out):
+    return sorted(p.relative_to(out).as_posix() for p in out.glob("runs/*/*"))
+
+
+def test_study_completes_then_has_nothing_to_do(tmp_path, capsys):
+    study, out = write_study(tmp_path), tmp_path / "out"
+    first = run_study(study, out, live=False)
+    assert first.runs == 6 and first.counts == {"complete": 6} and not first.nothing_to_do
+    # The presentation-only case shares the baseline's runs: 3 training cases x 2 seeds folders.
+    assert len(run_folders(out)) == 6 and not (out / "runs" / "log-less").exists()
+    assert (out / "study.toml").read_text() == study.read_text()
+    assert main(["run", str(study), "--out", str(out)]) == 0
+    assert "Nothing to do: all 6 runs" in capsys.readouterr().out
+    assert main(["run", str(out)]) == 0  # the folder alone continues the same study
+    assert "Nothing to do" in capsys.readouterr().out
+    _, rows = status_rows(out)
+    assert len(rows) == 8 and {r["state"] for r in rows} == {"complete"}
+    assert [r["note"] for r in rows if r["case"] == "log-less"] == ["shares baseline seed 0", "shares baseline seed 1"]
+
+
+def test_index_is_rebuilt_from_the_run_folders(tmp_path):
+    study, out = write_study(tmp_path), tmp_path / "out"
+    run_study(study, out, live=False)
+    (out / "index.sqlite").unlink()
+    assert StudyStore(out).rebuild_index() == 6
+    assert {r.status for r in StudyStore(out).all_runs()} == {"complete"}
+    assert run_study(study, out, live=False).nothing_to_do
+
+
+def test_sigkill_mid_study_loses_nothing_and_resumes_exactly(tmp_path):
+    study = write_study(tmp_path, iterations=400, checkpoint_every=25)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "ganstudy.cli", "run", str(study), "--quiet"]
+    victim = subprocess.Popen(cmd + ["--out", str(tmp_path / "killed")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status = tmp_path / "killed" / "runs" / "baseline"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        states = [json.loads(p.read_text()) for p in status.glob("*/status.json")] if status.exists() else []
+        if any(s["iteration"] >= 100 for s in states):
+            break
+        time.sleep(0.05)
+    else:
+        victim.kill()
+        pytest.fail("the study never reached iteration 100")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed = tmp_path / "killed"
+    for path in killed.rglob("*.json"):
+        json.loads(path.read_text())  # no torn JSON
+    for ckpt in killed.rglob("last.pt"):
+        torch.load(ckpt, weights_only=True)  # no torn checkpoint
+    # Running again finishes the study; the killed run continued from its checkpoint.
+    subprocess.run(cmd + ["--out", str(killed)], env=env, check=True, capture_output=True)
+    subprocess.run(cmd + ["--out", str(tmp_path / "straight")], env=env, check=True, capture_output=True)
+    assert run_folders(killed) == run_folders(tmp_path / "straight")
+    for folder in run_folders(killed):
+        assert same(weights(killed / folder), weights(tmp_path / "straight" / folder)), folder
+        rows = [json.loads(line) for line in (killed / folder / "metrics.jsonl").read_text().splitlines()]
+        assert [r["iteration"] for r in rows] == list(range(0, 400, 5)) + [399]
+
+
+def test_corrupt_and_half_written_run_folders_are_redone(tmp_path):
+    study, out = write_study(tmp_path), tmp_path / "out"
+    run_study(study, out, live=False)
+    reference = {f: weights(out / f) for f in run_folders(out)}
+    a, b, c = (out / f for f in run_folders(out)[:3])
+    (a / "result.json").write_text('{"status": "compl')  # torn result
+    (a / CHECKPOINT).write_bytes((a / CHECKPOINT).read_bytes()[:1000])  # torn checkpoint
+    (b / "result.json").unlink()  # ended but never recorded: resumes at the end from its checkpoint
+    (b / "checkpoints" / ".last.pt.abc.tmp").write_bytes(b"half a checkpoint")
+    for p in list(c.iterdir()):  # a folder with nothing in it but a config
+        if p.name != "config.json":
+            p.unlink() if p.is_file() else None
+    summary = run_study(study, out, live=False)
+    assert summary.counts == {"complete": 3} and summary.skipped == 3
+    assert not list(out.rglob("*.tmp"))
+    for folder, expected in reference.items():
+        assert same(weights(out / folder), expected), folder
+
+
+def test_a_failing_run_is_recorded_retried_and_given_up(tmp_path, capsys):
+    extra = '\n[[cases]]\nid = "broken"\nset = { "data.extra" = ["nowhere/missing.mat"] }\n'
+    study, out = write_study(tmp_path, extra=extra), tmp_path / "out"
+    summary = run_study(study, out, live=False)
+    assert summary.counts == {"complete": 6, "failed": 2}
+    store = StudyStore(out)
+    failed = [r for r in store.all_runs() if r.status == "failed"]
+    assert len(failed) == 2 and all("missing.mat" in r.error and r.attempts == 1 for r in failed)
+    assert "DataError" in (out / failed[0].path / "error.txt").read_text()
+    assert run_study(study, out, live=False).counts == {"failed": 2}  # retried, the rest skipped
+    run_study(study, out, live=False)
+    last = run_study(study, out, live=False)  # 3 attempts made: given up, with the reason
+    assert last.counts == {} and len(last.gave_up) == 2 and "missing.mat" in last.gave_up[0]
+    assert main(["run", str(out)]) == 1
+    assert "gave up" in capsys.readouterr().err
+
+
+def test_two_runners_on_one_study_are_refused(tmp_path):
+    study, out = write_study(tmp_path), tmp_path / "out"
+    store = StudyStore(out)
+    with store.lock():
+        with pytest.raises(GanstudyError, match=r"is being run by pid \d+"):
+            run_study(study, out, live=False)
+    # A lock file left by a dead process holds no lock: it is taken over.
+    (out / ".lock").write_text("pid 999999 on elsewhere since yesterday")
+    assert run_study(study, out, live=False).counts == {"complete": 6}
+
+
+def test_two_workers_give_the_same_runs_as_one(tmp_path):
+    study = write_study(tmp_path)
+    run_study(study, tmp_path / "one", live=False)
+    summary = run_study(study, tmp_path / "two", workers=2, live=False)
+    assert summary.counts == {"complete": 6}
+    for folder in run_folders(tmp_path / "one"):
+        assert same(weights(tmp_path / "one" / folder), weights(tmp_path / "two" / folder)), folder
+
+
+def test_add_seeds_and_new_cases_extend_without_redoing(tmp_path):
+    study, out = write_study(tmp_path), tmp_path / "out"
+    run_study(study, out, live=False)
+    before = {f: (out / f / "result.json").stat().st_mtime_ns for f in run_folders(out)}
+    assert add_seeds(out, 1) == [0, 1, 2]
+    summary = run_study(out, live=False)
+    assert summary.skipped == 6 and summary.counts == {"complete": 3}
+    study.write_text(study.read_text() + '\n[[cases]]\nid = "batch-8"\nset = { "train.batch_size" = 8 }\n')
+    summary = run_study(study, out, seeds=3, live=False)
+    assert summary.skipped == 9 and summary.counts == {"complete": 3}
+    assert all((out / f / "result.json").stat().st_mtime_ns == t for f, t in before.items())
+
+
+def test_finetune_starts_from_the_runs_weights(tmp_path, capsys):
+    study, out = write_study(tmp_path), tmp_path / "out"
+    run_study(study, out, live=False)
+    source = out / run_folders(out)[0]
+    target = tmp_path / "ft"
+    code = main(["finetune", str(source), "--set", "optim.lr=0.00005", "--iterations", "6", "--out", str(target)])
+    assert code == 0, capsys.readouterr().err
+    described = json.loads((target / "config.json").read_text())
+    assert described["finetuned_from"]["run_hash"] == json.loads((source / "config.json").read_text())["run_hash"]
+    assert described["config"]["optim"]["lr"] == 0.00005 and described["total_iterations"] == 6
+    rows = [json.loads(line) for line in (target / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0]["lr_g"] == 0.00005
+    # It continued the source's weights: its Adam step count went on from the source's.
+    ckpt = torch.load(target / CHECKPOINT, weights_only=True)
+    src = torch.load(source / CHECKPOINT, weights_only=True)
+    assert next(iter(ckpt["opt_g"]["state"].values()))["step"] == next(iter(src["opt_g"]["state"].values()))["step"] + 6
+    assert main(["finetune", str(source), "--set", "model.g_widths=[8, 8]", "--out", str(tmp_path / "bad")]) == 2
+    assert "shapes" in capsys.readouterr().err
+
+
+def test_promote_writes_the_next_version(tmp_path, capsys):
+    study, out = write_study(tmp_path), tmp_path / "out"
+    run_study(study, out, live=False)
+    assert main(["promote", str(out), "lr-high"]) == 0
+    from ganstudy.study import load_study
+
+    old = load_study(out / "study.toml")
+    new = load_study(out / "tiny-v2.toml")
+    assert new.meta.name == "tiny-v2"
+    assert new.case("baseline").config.run_hash() == old.case("lr-high").config.run_hash()
+    back = [c for c in new.cases if c.id.startswith("back-to")][0]
+    assert back.config.run_hash() == old.case("baseline").config.run_hash()
+    assert {c.id for c in new.cases} == {"baseline", back.id, "no-bn", "log-less"}
+    # Pointed at the same store, the new version reuses every run that trains alike.
+    summary = run_study(out / "tiny-v2.toml", out, live=False)
+    assert summary.skipped == 4 and summary.counts == {"complete": 2}
