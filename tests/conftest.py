@@ -56,6 +56,7 @@ def tiny(**keys) -> RunConfig:
         "model.g_widths": [32, 64], "model.d_widths": [64, 32], "model.latent_dim": 16,
         "train.iterations": 12, "train.batch_size": 16, "train.log_every": 1,
         "train.sample_every": 5, "train.checkpoint_every": 5,
+        "data.holdout": 200, "eval.samples": 200, "eval.reference_samples": 200,
     }
     base.update(keys)
     return build_config([Layer("test", base)])

@@ -103,3 +103,20 @@ def test_listing_commands(capsys):
     assert main(["archs"]) == 0 and "cits4404-dcgan" in capsys.readouterr().out
     assert main(["datasets"]) == 0 and "fashion-mnist" in capsys.readouterr().out
     assert main(["losses"]) == 0 and "wasserstein" in capsys.readouterr().out
+
+
+def test_eval_commands(tmp_path, shared_data, capsys):
+    from conftest import tiny
+    from ganstudy.train import train
+
+    train(tiny(), tmp_path / "r")
+    assert main(["eval", str(tmp_path / "r"), "--set", "eval.samples=300"]) == 0
+    out = capsys.readouterr().out
+    assert "protocol: mnist-" in out and "/gen300/" in out and "fid" in out and "lower is better" in out
+    assert main(["eval", "--real", "mnist", "--data-root", str(shared_data), "--set", "eval.metrics=['fid', 'precision']"]) == 0
+    out = capsys.readouterr().out
+    assert "two disjoint halves of mnist test (5000 images each)" in out and "precision" in out
+    err = _error(capsys, ["eval", str(tmp_path / "nowhere")])
+    assert "not a run folder" in err
+    err = _error(capsys, ["eval", "--real", "svhn", "--data-root", str(tmp_path)])
+    assert "evaluator" in err or "missing" in err

@@ -25,6 +25,8 @@ seeds = 2
 data.dataset = "mnist-mini"
 data.split = "test"
 data.limit = 256
+data.holdout = 200
+eval.samples = 200
 model.g_widths = [32, 64]
 model.d_widths = [64, 32]
 model.latent_dim = 16
@@ -93,9 +95,9 @@ def test_index_is_rebuilt_from_the_run_folders(tmp_path):
 
 
 def test_sigkill_mid_study_loses_nothing_and_resumes_exactly(tmp_path):
-    study = write_study(tmp_path, iterations=400, checkpoint_every=25)
+    study = write_study(tmp_path, iterations=300, checkpoint_every=25)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "ganstudy.cli", "run", str(study), "--quiet"]
+    cmd = [sys.executable, "-m", "ganstudy.cli", "run", str(study), "--quiet", "--seeds", "1"]
     victim = subprocess.Popen(cmd + ["--out", str(tmp_path / "killed")], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     status = tmp_path / "killed" / "runs" / "baseline"
@@ -122,7 +124,7 @@ def test_sigkill_mid_study_loses_nothing_and_resumes_exactly(tmp_path):
     for folder in run_folders(killed):
         assert same(weights(killed / folder), weights(tmp_path / "straight" / folder)), folder
         rows = [json.loads(line) for line in (killed / folder / "metrics.jsonl").read_text().splitlines()]
-        assert [r["iteration"] for r in rows] == list(range(0, 400, 5)) + [399]
+        assert [r["iteration"] for r in rows] == list(range(0, 300, 5)) + [299]
 
 
 def test_corrupt_and_half_written_run_folders_are_redone(tmp_path):

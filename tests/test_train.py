@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -63,7 +64,8 @@ def test_same_seed_same_run_other_seed_differs(tmp_path):
 def test_logging_and_sampling_never_change_training(tmp_path):
     train(tiny(), tmp_path / "a")
     train(tiny(**{"train.log_every": 5, "train.sample_every": 1, "train.checkpoint_every": 4,
-                  "train.d_loss_log_scale": 1.0, "eval.grid_seed": 9}), tmp_path / "b")
+                  "train.d_loss_log_scale": 1.0, "eval.grid_seed": 9, "eval.every": 3, "eval.samples": 50}),
+          tmp_path / "b")
     assert _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
 
 
@@ -71,7 +73,7 @@ def test_logging_and_sampling_never_change_training(tmp_path):
     {},
     {"train.step_style": "pytorch"},
     {"model.d_dropout": 0.3, "model.d_batchnorm": True, "train.d_learns_in_g_step": True},
-    {"train.epochs": 2, "train.iterations": None, "data.limit": 80, "optim.schedule": "cosine"},
+    {"train.epochs": 2, "train.iterations": None, "data.limit": 80, "optim.schedule": "cosine", "eval.every": 3},
 ])
 def test_interrupted_and_resumed_run_is_bitwise_identical(tmp_path, keys):
     keys = {k: v for k, v in keys.items() if v is not None}
@@ -94,6 +96,35 @@ def test_interrupted_and_resumed_run_is_bitwise_identical(tmp_path, keys):
     assert second.status == "complete"
     assert _same(_weights(tmp_path / "straight"), _weights(tmp_path / "resumed"))
     assert _losses(tmp_path / "straight") == _losses(tmp_path / "resumed")
+    evals = lambda d: [{k: v for k, v in r.items()} for r in read_jsonl(d / "eval.jsonl")]  # noqa: E731
+    assert evals(tmp_path / "straight") == evals(tmp_path / "resumed")
+
+
+def test_evaluation_during_and_after_training(tmp_path):
+    result = train(tiny(**{"eval.every": 5}), tmp_path / "r")
+    rows = read_jsonl(tmp_path / "r" / "eval.jsonl")
+    assert [(r["iteration"], r["final"]) for r in rows] == [(5, False), (10, False), (12, True)]
+    assert set(result.metrics) >= {"fid", "kid", "kid_se", "precision", "recall", "density", "coverage",
+                                   "classifier_score", "mode_kl", "classes_covered"}
+    assert result.metrics["fid"] == rows[-1]["fid"] > 0
+    protocol = result.protocol
+    assert protocol["generated"] == 200 and protocol["reference_images"] == 200
+    assert "held-out" in protocol["reference"] and protocol["evaluator"].startswith("mnist-")
+    assert protocol["id"] == rows[-1]["protocol"]
+    saved = json.loads((tmp_path / "r" / "result.json").read_text())
+    assert saved["metrics"] == result.metrics
+
+
+def test_generated_images_are_quantised_to_8_bit(tmp_path):
+    from ganstudy.evaluation import generate
+    from ganstudy.train import load_generator
+
+    train(tiny(**{"eval.metrics": []}), tmp_path / "r")
+    g, cfg = load_generator(tmp_path / "r")
+    images = generate(g, cfg, 30, seed=3)
+    assert images.dtype == np.uint8 and images.shape == (30, 28, 28, 1)
+    assert np.array_equal(images, generate(g, cfg, 30, seed=3))  # its own stream: reproducible
+    assert not (tmp_path / "r" / "eval.jsonl").exists() or not read_jsonl(tmp_path / "r" / "eval.jsonl")
 
 
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):

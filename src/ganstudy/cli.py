@@ -137,6 +137,83 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_metrics(title: str, scored: dict) -> None:
+    from .metrics import get
+
+    print(title)
+    print(f"protocol: {scored['protocol']['id']} (reference: {scored['protocol']['reference']})")
+    for name, value in scored["metrics"].items():
+        try:
+            arrow = "lower is better" if get(name).lower_is_better else "higher is better"
+        except KeyError:
+            arrow = ""  # companions such as kid_se
+        print(f"  {name:22s} {value:12.6g}  {arrow}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .config import config_from_json, load_config
+    from .data import load_training_data
+    from .evaluation import evaluate, reference_for
+    from .metrics import Features, protocol, score
+    from .metrics.evaluator import load as load_evaluator
+    from .metrics.reference import reference_stats
+
+    if args.real:
+        cfg = load_config(None, [f"data.dataset={args.real}", f"data.split={args.split}"] + (args.set or []))
+        evaluator = load_evaluator(cfg.data.dataset)
+        data = load_training_data(cfg.data, args.data_root).train
+        half = len(data) // 2
+        a = reference_stats(evaluator, data.images[:half], None, f"{args.real} {args.split} split [0:{half}]")
+        b = reference_stats(evaluator, data.images[half : 2 * half], None,
+                            f"{args.real} {args.split} split [{half}:{2 * half}]")
+        values = score(Features(a.features, a.probs), Features(b.features, b.probs), cfg.eval.metrics)
+        _print_metrics(f"real vs real floor: two disjoint halves of {args.real} {args.split} ({half} images each)",
+                       {"metrics": values, "protocol": protocol(evaluator, a, half)})
+        return 0
+    if not args.run_dir:
+        raise GanstudyError("ganstudy eval: give a RUN_DIR to score, or --real DATASET for the real-vs-real floor.")
+    import json
+
+    import torch
+
+    from .losses import get as get_loss
+    from .models import build
+    from .train import CHECKPOINT, derive_seed
+
+    run_dir = Path(args.run_dir)
+    try:
+        described = json.loads((run_dir / "config.json").read_text())
+    except FileNotFoundError:
+        raise GanstudyError(f"{run_dir}: not a run folder (no config.json).") from None
+    cfg = config_from_json(described["config"])
+    if args.set:
+        from .config import Layer, build_config, flatten, parse_overrides
+
+        cfg = build_config([Layer("config.json", flatten(cfg.model_dump(mode="json"))), parse_overrides(args.set)])
+    checkpoint = Path(args.checkpoint) if args.checkpoint else run_dir / CHECKPOINT
+    g, _ = build(cfg.model, tuple(described["image_shape"]), get_loss(cfg.loss.kind).d_head)
+    try:
+        g.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["g"])
+    except (OSError, RuntimeError, KeyError) as exc:
+        raise GanstudyError(f"{checkpoint}: cannot load the generator from it ({exc}).") from None
+    evaluator = load_evaluator(cfg.data.dataset)
+    data = load_training_data(cfg.data, args.data_root)
+    reference = reference_for(cfg, data, evaluator, args.data_root)
+    scored = evaluate(g, cfg, evaluator, reference, derive_seed(cfg.train.seed, "eval", cfg.eval.seed))
+    _print_metrics(f"{checkpoint}:", scored)
+    return 0
+
+
+def cmd_evaluator_train(args: argparse.Namespace) -> int:
+    from .metrics.evaluator import train
+
+    card = train(args.dataset, args.data_root, args.out, epochs=args.epochs, seed=args.seed,
+                 log=lambda line: print(line, file=sys.stderr))
+    print(f"evaluator for {card['dataset']}: held-out accuracy {100 * card['held_out_accuracy']:.2f}% "
+          f"on {card['held_out_data']}; sha256 {card['sha256'][:16]}...")
+    return 0
+
+
 def _table(rows: list[dict[str, str]], columns: Sequence[str], width: int) -> str:
     """A plain-text table whose last wide columns wrap to fit the terminal."""
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
@@ -250,6 +327,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="where to write the new study file")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_promote)
+
+    p = sub.add_parser("eval", help="score a run (or any checkpoint), or print the real-vs-real floor")
+    p.add_argument("run_dir", nargs="?", help="run folder")
+    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the run's last")
+    p.add_argument("--real", metavar="DATASET", help="the floor: two disjoint halves of this dataset's real images")
+    p.add_argument("--split", default="test", help="split for --real (default test)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="eval settings, e.g. --set eval.samples=2000")
+    _add_data_root(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("evaluator", help="evaluator networks (the metrics' feature space)")
+    esub = p.add_subparsers(dest="evaluator_command", required=True)
+    q = esub.add_parser("train", help="train a dataset's evaluator deterministically")
+    q.add_argument("--dataset", required=True)
+    q.add_argument("--epochs", type=int, help="default: the dataset's protocol (mnist 30, fashion-mnist 15)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--out", metavar="DIR", help="folder for weights and model card (default: the user cache)")
+    _add_data_root(q)
+    q.set_defaults(func=cmd_evaluator_train)
 
     p = sub.add_parser("plan", help="validate a study file and show its cases and runs")
     p.add_argument("study", help="study TOML file")

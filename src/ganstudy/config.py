@@ -223,9 +223,35 @@ class TrainConfig(_Section):
         return self
 
 
+def _all_metrics() -> list[str]:
+    from .metrics import names
+
+    return names()
+
+
 class EvalConfig(_Section):
+    """How runs are scored. Never changes training (left out of the run hash)."""
+
+    metrics: list[str] = Field(default_factory=_all_metrics, description="metrics to compute; [] turns scoring off")
+    every: int = Field(0, ge=0, description="iterations between evaluations during training; 0: only at the end")
+    samples: int = Field(10000, ge=10, description="generated images scored per evaluation")
+    reference: Literal["auto", "holdout", "test", "train", "all"] = Field(
+        "auto", description="real images to compare with; auto: the held-out images if data.holdout is set, "
+        "else the test split for a run on the train split, else the split trained on"
+    )
+    reference_samples: int = Field(10000, ge=10, description="at most this many real reference images")
+    seed: int = Field(0, ge=0, description="seed of the evaluation noise (its own stream, never training's)")
     grid_seed: int = Field(1234, ge=0, description="seed of the fixed noise behind the sample grids")
     grid_size: int = Field(5, ge=1, le=16, description="sample grids are grid_size x grid_size")
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        known = _all_metrics()
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(f"unknown metric {unknown[0]!r}; allowed: {', '.join(known)}")
+        return value
 
 
 class RunConfig(_Section):

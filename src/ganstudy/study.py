@@ -21,8 +21,6 @@ from .errors import ConfigError
 
 CASE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 RESERVED_IDS = {"baseline"}
-#: Primary metrics a study can name; lower is better for all but the last group.
-METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score", "mode_kl")
 Expectation = Literal["improve", "worsen", "no effect", "unsure"]
 
 
@@ -46,8 +44,10 @@ class StudyMeta(BaseModel):
     @field_validator("metric")
     @classmethod
     def _metric(cls, value: str) -> str:
-        if value not in METRICS:
-            raise ValueError(f"unknown metric {value!r}; allowed: {', '.join(METRICS)}")
+        from .metrics import names
+
+        if value not in names():
+            raise ValueError(f"unknown metric {value!r}; allowed: {', '.join(names())}")
         return value
 
     def seed_list(self) -> list[int]:
@@ -207,6 +207,15 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
         changes = [(k, base_flat.get(k), flat.get(k)) for k in sorted(declared) if base_flat.get(k) != flat.get(k)]
         derived = sum(1 for k in flat if k not in declared and base_flat.get(k) != flat.get(k))
         plans.append(CasePlan(case.id, case.title or case.id, case.expect, case.rationale, cfg, changes, derived))
+    for plan in plans[1:]:  # one scoring protocol per study, or the numbers are not comparable
+        if plan.config.eval != baseline_cfg.eval:
+            keys = [k for k, _, _ in plan.changes if k.startswith("eval.")]
+            raise ConfigError(
+                f"{path} [case {plan.id}]: changes {', '.join(keys)}. Evaluation settings define how every case is "
+                "scored, so they belong in [baseline] (or --set), the same for all cases."
+            )
+    if parsed.study.metric not in baseline_cfg.eval.metrics:
+        raise ConfigError(f"{path}: [study] metric '{parsed.study.metric}' is not among eval.metrics.")
     seen: dict[str, str] = {}
     for plan in plans:
         h = plan.config_hash

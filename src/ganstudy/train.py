@@ -74,6 +74,8 @@ class RunResult:
     run_hash: str = ""
     summary: str = ""
     reason: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)  # the final evaluation
+    protocol: dict[str, Any] = field(default_factory=dict)  # how it was measured
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -159,6 +161,13 @@ class Trainer:
         grid_rng = torch.Generator().manual_seed(cfg.eval.grid_seed)
         self.grid_noise = torch.randn(cfg.eval.grid_size**2, cfg.model.latent_dim, generator=grid_rng).to(self.device)
         self.step = STEP_STYLES[cfg.train.step_style]
+        self.evaluator = self.reference = None
+        if cfg.eval.metrics:
+            from .evaluation import reference_for
+            from .metrics.evaluator import load as load_evaluator
+
+            self.evaluator = load_evaluator(cfg.data.dataset)
+            self.reference = reference_for(cfg, self.data, self.evaluator, self.data_root)
 
     def describe(self) -> dict[str, Any]:
         g_total, g_trainable = count_parameters(self.state.g)
@@ -253,12 +262,29 @@ class Trainer:
         g.train()
         save_grid(images, self.dir / "samples" / f"iter_{iteration:06d}.png", self.cfg.eval.grid_size)
 
-    def _trim_metrics(self, done: int) -> None:
-        """After a resume, drop log lines past the checkpoint: those iterations run again."""
-        path = self.dir / "metrics.jsonl"
-        rows = [r for r in read_jsonl(path) if r.get("iteration", -1) < done]
-        text = "".join(json.dumps(r) + "\n" for r in rows)
-        atomic_write(path, lambda handle: handle.write(text.encode()))
+    def _trim_logs(self, done: int) -> None:
+        """After a resume, drop log lines past the checkpoint: those iterations run again.
+        (metrics.jsonl counts iterations from 0; eval.jsonl counts iterations done, and its
+        final evaluation runs again whenever the run is resumed.)"""
+        for name, keep in (("metrics.jsonl", lambda r: r.get("iteration", -1) < done),
+                           ("eval.jsonl", lambda r: r.get("iteration", -1) <= done and not r.get("final"))):
+            path = self.dir / name
+            rows = [r for r in read_jsonl(path) if keep(r)]
+            text = "".join(json.dumps(r) + "\n" for r in rows)
+            atomic_write(path, lambda handle: handle.write(text.encode()))
+
+    def _evaluate(self, done: int, final: bool = False) -> dict[str, Any] | None:
+        """Score G now (its own noise stream; G's state is left as it was) and log it to eval.jsonl."""
+        if self.evaluator is None:
+            return None
+        from .evaluation import evaluate
+
+        seed = derive_seed(self.cfg.train.seed, "eval", self.cfg.eval.seed)
+        scored = evaluate(self.state.g, self.cfg, self.evaluator, self.reference, seed, self.device)
+        row = {"iteration": done, "final": final, **scored["metrics"], "protocol": scored["protocol"]["id"]}
+        with open(self.dir / "eval.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        return scored
 
     def _row(self, iteration: int, stats: list[float], elapsed: float) -> dict[str, float]:
         named = dict(zip(STAT_NAMES, stats))
@@ -292,7 +318,7 @@ class Trainer:
             start, last, elapsed_before = self._load_checkpoint()
         elif self.init_from is not None:
             self._start_from(self.init_from / CHECKPOINT)
-        self._trim_metrics(start)  # lines past the checkpoint (or of a start that never checkpointed) go
+        self._trim_logs(start)  # lines past the checkpoint (or of a start that never checkpointed) go
         finished = read_result(self.dir)
         if finished is not None and finished.status in ("complete", "diverged"):
             return finished  # an ended run is an outcome; resuming it changes nothing
@@ -345,6 +371,8 @@ class Trainer:
                     self.progress(done, self.total, self._row(it, stats, time.perf_counter() - t0))
                 if it % t.sample_every == 0 or done == self.total:
                     self._save_samples(it)
+                if cfg.eval.every and done % cfg.eval.every == 0 and done != self.total:
+                    self._evaluate(done)
                 if done % t.checkpoint_every == 0 or done == self.total:
                     if not self._models_finite():
                         return self._result("diverged", it, last, t0, f"weights became non-finite by iteration {it}")
@@ -352,7 +380,11 @@ class Trainer:
                     self._write_status("running", done)
         finally:
             metrics.close()
-        return self._result("complete", self.total, last, t0)
+        result = self._result("complete", self.total, last, t0)
+        scored = self._evaluate(self.total, final=True)
+        if scored is not None:
+            result.metrics, result.protocol = scored["metrics"], scored["protocol"]
+        return result
 
     def _result(self, status: str, iterations: int, last: dict[str, float], t0: float, reason: str = "") -> RunResult:
         summary = summary_line(int(last["iteration"]), last) if last else ""

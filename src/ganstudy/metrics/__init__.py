@@ -1,0 +1,129 @@
+"""Objective quality metrics in an evaluator network's feature space.
+
+Each metric is a pure function in :mod:`.math` plus a registered wrapper here that says
+which way is better. :func:`score` computes all of them for a set of generated images
+against cached reference statistics, and returns them with their protocol (evaluator,
+sample counts, reference data), so two numbers measured differently are never compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import math as m
+
+if TYPE_CHECKING:
+    from .evaluator import Evaluator
+    from .reference import Reference
+
+
+@dataclass
+class Features:
+    """What a metric sees of one image set."""
+
+    features: np.ndarray
+    probs: np.ndarray
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    lower_is_better: bool
+    summary: str
+    compute: Callable[[Features, Features], dict[str, float]]  # (real, fake) -> values (name first)
+
+
+_REGISTRY: dict[str, MetricSpec] = {}
+
+
+def register(spec: MetricSpec) -> MetricSpec:
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get(name: str) -> MetricSpec:
+    return _REGISTRY[name]
+
+
+def names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def _fid(real: Features, fake: Features) -> dict[str, float]:
+    return {"fid": m.frechet_distance(*m.mean_cov(real.features), *m.mean_cov(fake.features))}
+
+
+def _kid(real: Features, fake: Features) -> dict[str, float]:
+    value, se = m.kid(real.features, fake.features)
+    return {"kid": value, "kid_se": se}
+
+
+def _precision_recall(real: Features, fake: Features) -> dict[str, float]:
+    p, r = m.precision_recall(real.features, fake.features)
+    return {"precision": p, "recall": r}
+
+
+def _density_coverage(real: Features, fake: Features) -> dict[str, float]:
+    d, c = m.density_coverage(real.features, fake.features)
+    return {"density": d, "coverage": c}
+
+
+def _classifier_score(real: Features, fake: Features) -> dict[str, float]:
+    value, std = m.classifier_score(fake.probs)
+    return {"classifier_score": value, "classifier_score_std": std}
+
+
+def _modes(real: Features, fake: Features) -> dict[str, float]:
+    covered, kl = m.mode_stats(fake.labels, real.labels, real.probs.shape[1])
+    return {"mode_kl": kl, "classes_covered": float(covered)}
+
+
+register(MetricSpec("fid", True, "Fréchet distance of evaluator features (FID-like)", _fid))
+register(MetricSpec("kid", True, "kernel inception-style distance, unbiased, with standard error", _kid))
+register(MetricSpec("precision", False, "share of generated images on the real manifold (k=3)", _precision_recall))
+register(MetricSpec("recall", False, "share of real images on the generated manifold (k=3)", _precision_recall))
+register(MetricSpec("density", False, "how densely generated images fill real neighbourhoods (k=5)", _density_coverage))
+register(MetricSpec("coverage", False, "share of real neighbourhoods holding a generated image (k=5)", _density_coverage))
+register(MetricSpec("classifier_score", False, "Inception-Score-like, with the evaluator's classifier", _classifier_score))
+register(MetricSpec("mode_kl", True, "KL of the real class histogram to the generated one", _modes))
+register(MetricSpec("classes_covered", False, "classes that get at least 10% of their real share", _modes))
+
+
+def score(real: Features, fake: Features, metrics: list[str] | None = None) -> dict[str, float]:
+    """Every requested metric (all by default); metrics sharing a computation run it once."""
+    wanted = metrics or names()
+    values: dict[str, float] = {}
+    done: set[Callable] = set()
+    for name in wanted:
+        spec = get(name)
+        if spec.compute in done:
+            continue
+        done.add(spec.compute)
+        values.update(spec.compute(real, fake))
+    return values
+
+
+def score_images(evaluator: Evaluator, reference: Reference, images: np.ndarray,
+                 metrics: list[str] | None = None) -> dict[str, Any]:
+    """Score uint8 NHWC images against a reference; the result carries its protocol."""
+    feats, probs = evaluator.embed(images)
+    values = score(Features(reference.features, reference.probs), Features(feats, probs), metrics)
+    return {"metrics": values, "protocol": protocol(evaluator, reference, len(images))}
+
+
+def protocol(evaluator: Evaluator, reference: Reference, n_generated: int) -> dict[str, Any]:
+    return {
+        "id": f"{evaluator.id}/gen{n_generated}/ref{reference.n}-{reference.key[:8]}",
+        "evaluator": evaluator.id,
+        "generated": n_generated,
+        "reference": reference.description,
+        "reference_images": reference.n,
+    }

@@ -1,0 +1,64 @@
+"""Reference statistics of real data, cached and content-addressed.
+
+The key is a hash of what determines them: the evaluator's weights, the exact real images
+(their bytes), and the sample count. The file holds the features (for the k-NN metrics),
+their mean and covariance (for the Fréchet distance), the class probabilities and labels.
+It is written atomically, and reused by every run, case and study that needs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import write_bytes
+from .evaluator import Evaluator, cache_dir
+from .math import mean_cov
+
+
+@dataclass
+class Reference:
+    features: np.ndarray  # float32 (N, F)
+    probs: np.ndarray  # float64 (N, classes)
+    labels: np.ndarray | None  # the dataset's own labels, when it has them
+    mu: np.ndarray
+    sigma: np.ndarray
+    description: str  # e.g. "mnist test split [8000:10000], 2000 images"
+    key: str
+
+    @property
+    def n(self) -> int:
+        return len(self.features)
+
+
+def reference_key(evaluator: Evaluator, images: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    digest.update(evaluator.card["sha256"].encode())
+    digest.update(str(images.shape).encode())
+    digest.update(np.ascontiguousarray(images).tobytes())
+    return digest.hexdigest()[:24]
+
+
+def reference_stats(evaluator: Evaluator, images: np.ndarray, labels: np.ndarray | None, description: str,
+                    cache: Path | None = None) -> Reference:
+    """Features and statistics of ``images``, from the cache when computed before."""
+    key = reference_key(evaluator, images)
+    path = (cache or cache_dir() / "reference") / f"{key}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                stored_labels = z["labels"] if z["labels"].size else None
+                return Reference(z["features"], z["probs"], stored_labels, z["mu"], z["sigma"], str(z["description"]), key)
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache file is recomputed and replaced
+    features, probs = evaluator.embed(images)
+    mu, sigma = mean_cov(features)
+    buffer = io.BytesIO()
+    np.savez(buffer, features=features, probs=probs, labels=labels if labels is not None else np.zeros(0, np.int64),
+             mu=mu, sigma=sigma, description=np.array(description))
+    write_bytes(path, buffer.getvalue())
+    return Reference(features, probs, labels, mu, sigma, description, key)
