@@ -60,3 +60,16 @@ def tiny(**keys) -> RunConfig:
     }
     base.update(keys)
     return build_config([Layer("test", base)])
+
+
+def run_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    """G's and D's weights (and batch norm statistics) from a run folder's last checkpoint."""
+    from ganstudy.train import CHECKPOINT
+
+    ckpt = torch.load(Path(run_dir) / CHECKPOINT, weights_only=True)
+    return {**{f"g.{k}": v for k, v in ckpt["g"].items()}, **{f"d.{k}": v for k, v in ckpt["d"].items()}}
+
+
+def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    """Bitwise equality of two weight dicts."""
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -10,6 +10,7 @@ import time
 import pytest
 import torch
 
+from conftest import run_weights, same_weights
 from ganstudy.cli import main
 from ganstudy.errors import GanstudyError
 from ganstudy.runner import add_seeds, run_study, status_rows
@@ -56,13 +57,6 @@ def write_study(tmp_path, iterations=20, checkpoint_every=10, extra=""):
     return path
 
 
-def weights(run_dir):
-    ckpt = torch.load(run_dir / CHECKPOINT, weights_only=True)
-    return {**{f"g.{k}": v for k, v in ckpt["g"].items()}, **{f"d.{k}": v for k, v in ckpt["d"].items()}}
-
-
-def same(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def run_folders(out):
@@ -122,7 +116,7 @@ def test_sigkill_mid_study_loses_nothing_and_resumes_exactly(tmp_path):
     subprocess.run(cmd + ["--out", str(tmp_path / "straight")], env=env, check=True, capture_output=True)
     assert run_folders(killed) == run_folders(tmp_path / "straight")
     for folder in run_folders(killed):
-        assert same(weights(killed / folder), weights(tmp_path / "straight" / folder)), folder
+        assert same_weights(run_weights(killed / folder), run_weights(tmp_path / "straight" / folder)), folder
         rows = [json.loads(line) for line in (killed / folder / "metrics.jsonl").read_text().splitlines()]
         assert [r["iteration"] for r in rows] == list(range(0, 300, 5)) + [299]
 
@@ -130,7 +124,7 @@ def test_sigkill_mid_study_loses_nothing_and_resumes_exactly(tmp_path):
 def test_corrupt_and_half_written_run_folders_are_redone(tmp_path):
     study, out = write_study(tmp_path), tmp_path / "out"
     run_study(study, out, live=False)
-    reference = {f: weights(out / f) for f in run_folders(out)}
+    reference = {f: run_weights(out / f) for f in run_folders(out)}
     a, b, c = (out / f for f in run_folders(out)[:3])
     (a / "result.json").write_text('{"status": "compl')  # torn result
     (a / CHECKPOINT).write_bytes((a / CHECKPOINT).read_bytes()[:1000])  # torn checkpoint
@@ -143,7 +137,7 @@ def test_corrupt_and_half_written_run_folders_are_redone(tmp_path):
     assert summary.counts == {"complete": 3} and summary.skipped == 3
     assert not list(out.rglob("*.tmp"))
     for folder, expected in reference.items():
-        assert same(weights(out / folder), expected), folder
+        assert same_weights(run_weights(out / folder), expected), folder
 
 
 def test_a_failing_run_is_recorded_retried_and_given_up(tmp_path, capsys):
@@ -180,7 +174,7 @@ def test_two_workers_give_the_same_runs_as_one(tmp_path):
     summary = run_study(study, tmp_path / "two", workers=2, live=False)
     assert summary.counts == {"complete": 6}
     for folder in run_folders(tmp_path / "one"):
-        assert same(weights(tmp_path / "one" / folder), weights(tmp_path / "two" / folder)), folder
+        assert same_weights(run_weights(tmp_path / "one" / folder), run_weights(tmp_path / "two" / folder)), folder
 
 
 def test_add_seeds_and_new_cases_extend_without_redoing(tmp_path):

@@ -4,20 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tiny
+from conftest import run_weights, same_weights, tiny
 from ganstudy import steps as steps_module
 from ganstudy.atomic import read_jsonl
 from ganstudy.errors import GanstudyError
 from ganstudy.train import CHECKPOINT, Trainer, summary_line, train
 
 
-def _weights(run_dir):
-    ckpt = torch.load(run_dir / CHECKPOINT, weights_only=True)
-    return {**{f"g.{k}": v for k, v in ckpt["g"].items()}, **{f"d.{k}": v for k, v in ckpt["d"].items()}}
-
-
-def _same(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def _losses(run_dir):
@@ -57,8 +50,8 @@ def test_same_seed_same_run_other_seed_differs(tmp_path):
     train(tiny(), tmp_path / "a")
     train(tiny(), tmp_path / "b")
     train(tiny(**{"train.seed": 1}), tmp_path / "c")
-    assert _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
-    assert not _same(_weights(tmp_path / "a"), _weights(tmp_path / "c"))
+    assert same_weights(run_weights(tmp_path / "a"), run_weights(tmp_path / "b"))
+    assert not same_weights(run_weights(tmp_path / "a"), run_weights(tmp_path / "c"))
 
 
 def test_logging_and_sampling_never_change_training(tmp_path):
@@ -66,7 +59,7 @@ def test_logging_and_sampling_never_change_training(tmp_path):
     train(tiny(**{"train.log_every": 5, "train.sample_every": 1, "train.checkpoint_every": 4,
                   "train.d_loss_log_scale": 1.0, "eval.grid_seed": 9, "eval.every": 3, "eval.samples": 50}),
           tmp_path / "b")
-    assert _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+    assert same_weights(run_weights(tmp_path / "a"), run_weights(tmp_path / "b"))
 
 
 @pytest.mark.parametrize("keys", [
@@ -94,7 +87,7 @@ def test_interrupted_and_resumed_run_is_bitwise_identical(tmp_path, keys):
         train(cfg, tmp_path / "resumed")
     second = train(cfg, tmp_path / "resumed", resume=True)
     assert second.status == "complete"
-    assert _same(_weights(tmp_path / "straight"), _weights(tmp_path / "resumed"))
+    assert same_weights(run_weights(tmp_path / "straight"), run_weights(tmp_path / "resumed"))
     assert _losses(tmp_path / "straight") == _losses(tmp_path / "resumed")
     evals = lambda d: [{k: v for k, v in r.items()} for r in read_jsonl(d / "eval.jsonl")]  # noqa: E731
     assert evals(tmp_path / "straight") == evals(tmp_path / "resumed")

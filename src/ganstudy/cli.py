@@ -22,6 +22,16 @@ def _add_data_root(parser: argparse.ArgumentParser) -> None:
                         help="folder with one sub-folder per dataset (before $GANSTUDY_DATA and the user cache)")
 
 
+def _add_training_options(parser: argparse.ArgumentParser, set_help: str, resume: bool = True) -> None:
+    """Options every command that trains takes."""
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help=set_help)
+    if resume:
+        parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--quiet", action="store_true", help="no live view: plain log lines")
+    _add_data_root(parser)
+
+
 def _progress_bar(enabled: bool):
     """A tqdm bar on a terminal; plain lines every 10% otherwise (logs, CI)."""
     from tqdm import tqdm
@@ -91,6 +101,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                         data_root=args.data_root, device=args.device, overrides=args.set,
                         live=False if args.quiet else None)
     where = summary.out
+    if summary.counts or not (Path(where) / "report" / "report.md").is_file():
+        from .report import write_report
+
+        res, folder = write_report(where, data_root=args.data_root)
+        print(f"{res.summary}\nreport: {folder / 'report.html'} (also report.md, results.csv)")
     if summary.nothing_to_do:
         print(f"Nothing to do: all {summary.runs} runs of study '{summary.study}' in {where} have ended "
               f"(`ganstudy status {where}` lists them).")
@@ -104,6 +119,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Interrupted; progress is saved. Run `ganstudy run {where}` to continue.", file=sys.stderr)
         return 130
     return 1 if summary.counts.get("failed") or summary.gave_up else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    res, folder = write_report(args.dir, data_root=args.data_root)
+    print(res.summary)
+    for warning in res.warnings:
+        print(f"warning: {warning}")
+    print(f"report: {folder / 'report.html'} (also report.md, results.csv)")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -281,12 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one GAN run", description="Train one run. Defaults reproduce Keras-GAN's gan.py.")
     p.add_argument("config", nargs="?", help="TOML file with [data], [model], [loss], [optim], [train], [eval] sections")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key, e.g. --set optim.lr=0.001")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_data_root(p)
+    _add_training_options(p, "override a key, e.g. --set optim.lr=0.001")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("run", help="run a study: every case x seed not yet done; resumes what was interrupted")
@@ -295,11 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 instead of the study's")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="runs at once in worker processes (default 1)")
     p.add_argument("--executor", default="local", help="local (default)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in every case")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument("--quiet", action="store_true", help="plain log lines instead of a live view")
-    _add_data_root(p)
+    _add_training_options(p, "override a key in every case", resume=False)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="analyse a study folder: verdicts, report.md, report.html, results.csv")
+    p.add_argument("dir", help="study folder")
+    _add_data_root(p)
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("status", help="the runs of a study folder and their states")
     p.add_argument("dir", help="study folder")
@@ -312,13 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("finetune", help="a new run that starts from a run's checkpoint, with new settings")
     p.add_argument("run_dir", help="run folder to start from")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="new settings, e.g. --set optim.lr=0.0001")
     p.add_argument("--iterations", type=int, metavar="N", help="iterations of the fine-tune")
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the new run")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted fine-tune in --out")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--quiet", action="store_true")
-    _add_data_root(p)
+    _add_training_options(p, "new settings, e.g. --set optim.lr=0.0001")
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("promote", help="write the next study version with a case as its baseline")

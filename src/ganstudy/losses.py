@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .registry import Registry
+
 LossFn = Callable[[Tensor, float, float], Tensor]  # (D output, real target, clip eps) -> loss
 
 
@@ -76,20 +78,12 @@ class _HingeLoss(GanLoss):
         return -out.mean()
 
 
-_REGISTRY: dict[str, GanLoss] = {}
+LOSSES: Registry[GanLoss] = Registry("loss")
+get, names = LOSSES.get, LOSSES.names
 
 
 def register(loss: GanLoss) -> GanLoss:
-    _REGISTRY[loss.name] = loss
-    return loss
-
-
-def get(name: str) -> GanLoss:
-    return _REGISTRY[name]
-
-
-def names() -> list[str]:
-    return sorted(_REGISTRY)
+    return LOSSES.register(loss.name, loss)
 
 
 register(GanLoss("bce", "sigmoid", 0.5, clipped_bce, clipped_bce, summary="binary cross-entropy, non-saturating G"))

@@ -182,6 +182,8 @@ class Trainer:
             "total_iterations": self.total,
             "parameters": {"g": g_total, "g_trainable": g_trainable, "d": d_total, "d_trainable": d_trainable},
             "torch": torch.__version__,
+            "device": str(self.device),
+            "threads": torch.get_num_threads(),
             "finetuned_from": {"path": str(self.init_from), "run_hash": self.source_hash} if self.init_from else None,
         }
 

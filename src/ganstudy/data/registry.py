@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..registry import Registry
+
 
 @dataclass
 class ImageSet:
@@ -48,24 +50,14 @@ class DatasetSpec:
     needs_path: bool = False
 
 
-_REGISTRY: dict[str, DatasetSpec] = {}
+def _load_builtin() -> None:
+    # Imported on first use, not at module top, so this module has no import cycle.
+    from . import builtin  # noqa: F401
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin)
+get, names = DATASETS.get, DATASETS.names
 
 
 def register(spec: DatasetSpec) -> DatasetSpec:
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def get(name: str) -> DatasetSpec:
-    _load_builtin()
-    return _REGISTRY[name]
-
-
-def names() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
-
-
-def _load_builtin() -> None:
-    # Imported here, not at module top, so the registry module has no import cycle.
-    from . import builtin  # noqa: F401
+    return DATASETS.register(spec.name, spec)

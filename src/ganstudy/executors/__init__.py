@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..errors import GanstudyError
+from ..registry import Registry
 from ..tasks import ProgressFn, RunTask, TaskOutcome
 
 
@@ -26,21 +27,18 @@ class Executor(Protocol):
     ) -> None: ...
 
 
-_FACTORIES: dict[str, Callable[..., Executor]] = {}
+EXECUTORS: Registry[Callable[..., Executor]] = Registry("executor")
+names = EXECUTORS.names
 
 
 def register(name: str, factory: Callable[..., Executor]) -> None:
-    _FACTORIES[name] = factory
-
-
-def names() -> list[str]:
-    return sorted(_FACTORIES)
+    EXECUTORS.register(name, factory)
 
 
 def create(name: str, **options: Any) -> Executor:
-    if name not in _FACTORIES:
+    if name not in names():
         raise GanstudyError(f"--executor {name!r}: unknown executor; available: {', '.join(names())}.")
-    return _FACTORIES[name](**options)
+    return EXECUTORS.get(name)(**options)
 
 
 def _local(**options: Any) -> Executor:

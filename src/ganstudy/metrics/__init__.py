@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..registry import Registry
 from . import math as m
 
 if TYPE_CHECKING:
@@ -41,20 +42,12 @@ class MetricSpec:
     compute: Callable[[Features, Features], dict[str, float]]  # (real, fake) -> values (name first)
 
 
-_REGISTRY: dict[str, MetricSpec] = {}
+METRICS: Registry[MetricSpec] = Registry("metric")
+get, names = METRICS.get, METRICS.names
 
 
 def register(spec: MetricSpec) -> MetricSpec:
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def get(name: str) -> MetricSpec:
-    return _REGISTRY[name]
-
-
-def names() -> list[str]:
-    return list(_REGISTRY)
+    return METRICS.register(spec.name, spec)
 
 
 def _fid(real: Features, fake: Features) -> dict[str, float]:

@@ -9,6 +9,8 @@ from typing import Any
 
 from torch import nn
 
+from ..registry import Registry
+
 MLP_KEYS = ("g_widths", "d_widths")
 CONV_KEYS = ("g_channels", "d_channels", "d_strides", "d_kernel", "g_upsample", "g_project_activation")
 
@@ -28,22 +30,13 @@ class Arch:
         return len(getattr(cfg, key))
 
 
-_REGISTRY: dict[str, Arch] = {}
+ARCHS: Registry[Arch] = Registry("architecture", lambda: _register_builtin())
+get, names = ARCHS.get, ARCHS.names
 
 
 def register(arch: Arch) -> Arch:
     unused = CONV_KEYS if arch.kind == "mlp" else MLP_KEYS
-    arch = Arch(arch.name, arch.build, arch.defaults, arch.summary, arch.kind, unused)
-    _REGISTRY[arch.name] = arch
-    return arch
-
-
-def get(name: str) -> Arch:
-    return _REGISTRY[name]
-
-
-def names() -> list[str]:
-    return sorted(_REGISTRY)
+    return ARCHS.register(arch.name, Arch(arch.name, arch.build, arch.defaults, arch.summary, arch.kind, unused))
 
 
 def build(model_cfg, shape: tuple[int, int, int], d_head: str) -> tuple[nn.Module, nn.Module]:
@@ -84,5 +77,3 @@ def _register_builtin() -> None:
         d_dropout=0.0, init="normal_002", **torch_bn),
         "the CITS4404 write-up's SVHN DCGAN: conv_dim 32, k4 s2 p1, three convs each side", "conv"))
 
-
-_register_builtin()
