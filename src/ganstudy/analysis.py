@@ -3,20 +3,20 @@
 Pure functions over a table of per-run results (one :class:`RunRow` per case x seed).
 For each case against the baseline, paired by seed:
 
-- the difference in the metric (case - baseline): mean and median, with a bootstrap
-  confidence interval of the mean (scipy.stats.bootstrap, percentile);
+- the difference in the metric (case - baseline): its median (the estimate the verdict
+  uses, with a percentile bootstrap interval from scipy.stats.bootstrap) and its mean;
 - a paired permutation test (scipy.stats.permutation_test, sign flips; exact for up to
-  12 pairs), Holm-corrected across the cases of the study (scipy.stats.false_discovery_control
-  has no Holm, so it is the three lines below);
-- the probability that the case beats the baseline (the share of bootstrap means on the
-  better side);
+  12 pairs) on the signed-rank statistic, so one extreme seed weighs as one rank, not as
+  its size: a collapse cannot hide behind, or dominate, a mean;
+- Holm's correction across the cases of the study (scipy has no Holm; it is three lines);
+- the probability that the case beats the baseline (bootstrap medians on the better side);
 - an equivalence band (``equivalence`` x the baseline's median): a difference whose whole
   interval lies inside the band is "no effect".
 
-Runs that diverged or collapsed (classes covered below half of the data's) are outcomes,
-not numbers: they are left out of the metric comparison, counted per case, and compared
-with Fisher's exact test. The verdict of a case comes from the primary metric; the other
-metrics get the same analysis and are reported, not voted.
+Collapsed runs (classes covered below half of the data's) keep their metric, which is
+what they produced; diverged or failed runs have none. Both are counted per case and
+compared with the baseline's by Fisher's exact test. The verdict of a case comes from the
+primary metric; the other metrics get the same analysis and are reported, not voted.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ class RunRow:
         covered = self.metrics.get("classes_covered")
         return self.status == "complete" and covered is not None and covered < COLLAPSE_SHARE * n_classes
 
-    def usable(self, n_classes: int) -> bool:
-        return self.status == "complete" and not self.collapsed(n_classes)
+    def usable(self, n_classes: int = 10) -> bool:
+        """Has a metric to compare (complete; a collapsed run's metric counts, it is what it made)."""
+        return self.status == "complete"
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Comparison:
     case_median: float
     diff_mean: float
     diff_median: float
-    ci_low: float
+    ci_low: float  # the interval is of the median difference
     ci_high: float
     p_value: float
     p_holm: float
@@ -92,24 +93,30 @@ def holm(p_values: list[float]) -> list[float]:
     return adjusted
 
 
+def signed_rank(diffs: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Wilcoxon's statistic: the sum of the ranks of |d| with the signs of d (ties averaged)."""
+    return (np.sign(diffs) * stats.rankdata(np.abs(diffs), axis=axis)).sum(axis=axis)
+
+
 def paired_permutation_p(diffs: np.ndarray, *, resamples: int = 9999, seed: int = 0) -> float:
-    """Two-sided p of 'the mean paired difference is 0', flipping the sign of each pair."""
-    if len(diffs) < 2 or np.all(diffs == diffs[0]) and diffs[0] == 0:
+    """Two-sided p of 'case and baseline do not differ': the sign of each pair's difference
+    flipped in every way (exact up to 12 pairs), on the signed-rank statistic."""
+    if len(diffs) < 2 or not np.any(diffs):
         return 1.0
     result = stats.permutation_test(
-        (diffs,), np.mean, permutation_type="samples", alternative="two-sided",
+        (diffs,), signed_rank, permutation_type="samples", alternative="two-sided", vectorized=True,
         n_resamples=resamples if len(diffs) > 12 else np.inf, random_state=seed,
     )
-    return float(result.pvalue)
+    return float(min(1.0, result.pvalue))
 
 
-def bootstrap_mean_ci(diffs: np.ndarray, level: float, *, resamples: int = 4999,
-                      seed: int = 0) -> tuple[float, float, np.ndarray]:
-    """Percentile bootstrap interval of the mean, and the bootstrap distribution itself."""
+def bootstrap_median_ci(diffs: np.ndarray, level: float, *, resamples: int = 4999,
+                        seed: int = 0) -> tuple[float, float, np.ndarray]:
+    """Percentile bootstrap interval of the median difference, and the bootstrap distribution."""
     if len(diffs) < 2 or np.ptp(diffs) == 0:
-        value = float(diffs.mean()) if len(diffs) else float("nan")
+        value = float(np.median(diffs)) if len(diffs) else float("nan")
         return value, value, np.full(1, value)
-    result = stats.bootstrap((diffs,), np.mean, confidence_level=level, n_resamples=resamples,
+    result = stats.bootstrap((diffs,), np.median, confidence_level=level, n_resamples=resamples,
                              method="percentile", random_state=seed)
     return float(result.confidence_interval.low), float(result.confidence_interval.high), result.bootstrap_distribution
 
@@ -118,7 +125,9 @@ def seeds_to_settle(diffs: np.ndarray, band: float, alpha: float, cases: int) ->
     """About how many seeds would likely settle the question (80% power, Holm's worst case)."""
     if len(diffs) < 2:
         return max(6, len(diffs) + 3)
-    mean, sd = abs(float(diffs.mean())), float(diffs.std(ddof=1))
+    # Robust location and scale: the median and 1.4826 x the median absolute deviation.
+    mean = abs(float(np.median(diffs)))
+    sd = float(stats.median_abs_deviation(diffs, scale="normal")) or float(diffs.std(ddof=1))
     if sd == 0:
         return None
     z_alpha = stats.norm.ppf(1 - alpha / (2 * max(cases, 1)))
@@ -170,7 +179,7 @@ def compare(table: Iterable[RunRow], metric: str, lower_is_better: bool, *, equi
         if c_n and b_n and (c_div + c_col + b_div + b_col):
             fisher_p = float(stats.fisher_exact([[c_div + c_col, c_n - c_div - c_col],
                                                  [b_div + b_col, b_n - b_div - b_col]]).pvalue)
-        low, high, boot = bootstrap_mean_ci(diffs, 1 - alpha) if len(diffs) else (math.nan, math.nan, np.zeros(0))
+        low, high, boot = bootstrap_median_ci(diffs, 1 - alpha) if len(diffs) else (math.nan, math.nan, np.zeros(0))
         better = (boot < 0) if lower_is_better else (boot > 0)
         p_better = float(better.mean() + 0.5 * (boot == 0).mean()) if len(boot) else math.nan
         p = paired_permutation_p(diffs) if case in tested else 1.0
@@ -262,17 +271,22 @@ def expectation_held(expect: str, verdict: str) -> str:
 def summary_sentence(comparisons: list[Comparison], metric: str) -> str:
     """'2 changes improve fid, 1 worsens it, 5 have no effect, 4 need more seeds'."""
     counts = {v: sum(c.verdict == v for c in comparisons) for v in (IMPROVES, WORSENS, NO_EFFECT, SAME, INCONCLUSIVE)}
+    phrases = {  # (singular, plural); {m} is the metric the first time it is named, "it" after
+        IMPROVES: ("change improves {m}", "changes improve {m}"),
+        WORSENS: ("change worsens {m}", "changes worsen {m}"),
+        NO_EFFECT: ("has no effect on {m}", "have no effect on {m}"),
+        SAME: ("does not change training", "do not change training"),
+        INCONCLUSIVE: ("needs more seeds", "need more seeds"),
+    }
     parts = []
-    if counts[IMPROVES]:
-        parts.append(f"{counts[IMPROVES]} change{'s' if counts[IMPROVES] > 1 else ''} improve{'' if counts[IMPROVES] > 1 else 's'} {metric}")
-    if counts[WORSENS]:
-        parts.append(f"{counts[WORSENS]} worsen{'' if counts[WORSENS] > 1 else 's'} it")
-    if counts[NO_EFFECT]:
-        parts.append(f"{counts[NO_EFFECT]} {'have' if counts[NO_EFFECT] > 1 else 'has'} no effect")
-    if counts[SAME]:
-        parts.append(f"{counts[SAME]} {'do' if counts[SAME] > 1 else 'does'} not change training")
-    if counts[INCONCLUSIVE]:
-        parts.append(f"{counts[INCONCLUSIVE]} need{'' if counts[INCONCLUSIVE] > 1 else 's'} more seeds")
+    for verdict, n in counts.items():
+        if n:
+            text = phrases[verdict][n > 1].format(m=metric if not parts else "it")
+            if parts and verdict in (IMPROVES, WORSENS):
+                text = text.split(" ", 1)[1]  # "1 worsens it", not "1 change worsens it"
+            elif not parts and not text.startswith("change"):
+                text = ("changes " if n > 1 else "change ") + text  # the sentence names what it counts
+            parts.append(f"{n} {text}")
     if not parts:
         return "No case to compare."
     text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]

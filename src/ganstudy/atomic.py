@@ -19,6 +19,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the mode open() would
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -31,6 +32,12 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

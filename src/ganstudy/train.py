@@ -147,7 +147,9 @@ class Trainer:
         d.to(self.device)
         o = cfg.optim
         lr_g, lr_d = o.lr_g or o.lr, o.lr_d or o.lr
-        adam = dict(betas=(o.beta1, o.beta2), eps=o.eps)
+        # foreach: one batched update over all of a network's tensors instead of a Python loop over
+        # them (about 1.5x faster for these small models on a CPU; the same arithmetic).
+        adam = dict(betas=(o.beta1, o.beta2), eps=o.eps, foreach=True)
         self.base_lr = {"g": lr_g, "d": lr_d}
         opt_g = torch.optim.Adam(g.parameters(), lr=lr_g, **adam)
         opt_d = torch.optim.Adam(d.parameters(), lr=lr_d, **adam)

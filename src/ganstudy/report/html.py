@@ -97,7 +97,7 @@ def render(res: StudyResults) -> str:
     if m in res.floor:
         parts.append(f"<p>Real data scores <b>{res.floor[m]:.4g}</b> ({escape(res.floor_note)}).</p>")
     parts.append("<h2>Results</h2>")
-    parts.append(_table(["change", "expected", f"baseline {m}", f"case {m}", "difference [95% CI]",
+    parts.append(_table(["change", "expected", f"baseline {m}", f"case {m}", "difference: median [95% CI]",
                          "final losses (median)", "verdict", "expectation held"], main_rows(res), verdict_col=6))
     if any(m in r.row.metrics for r in res.runs):
         parts.append(f"<h2>{escape(m)} of every seed</h2>" + _img(figures.strip(res), f"{m} per seed", "plot"))
@@ -120,7 +120,7 @@ def render(res: StudyResults) -> str:
     parts.append("<h2>Every metric</h2>")
     for metric in res.metric_names:
         parts.append(f"<h3>{escape(metric)}</h3><p>{escape(get_metric(metric).summary)}</p>")
-        parts.append(_table(["case", "baseline median", "case median", "difference [95% CI]", "p (Holm)",
+        parts.append(_table(["case", "baseline median", "case median", "difference: median [95% CI]", "p (Holm)",
                              "P(case better)", "verdict"], metric_rows(res, metric), verdict_col=6))
     parts.append("<h2>Provenance</h2><ul>")
     parts += [f"<li>{escape(k)}: {escape(str(v))}</li>" for k, v in res.provenance.items()]

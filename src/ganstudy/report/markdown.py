@@ -45,7 +45,7 @@ def main_rows(res: StudyResults) -> list[list[str]]:
             verdict += f" (about {c.seeds_needed}{'+' if c.seeds_needed > 200 else ''} seeds would settle it)"
         rows.append([
             f"{plan.id}: {plan.title}", plan.expect, case_cell(res, "baseline", m), case_cell(res, plan.id, m),
-            diff_ci(c.diff_mean, c.ci_low, c.ci_high) if c else "-", losses(finals), verdict, res.expectation(plan.id),
+            diff_ci(c.diff_median, c.ci_low, c.ci_high) if c else "-", losses(finals), verdict, res.expectation(plan.id),
         ])
     return rows
 
@@ -55,7 +55,7 @@ def metric_rows(res: StudyResults, metric: str) -> list[list[str]]:
     if metric in res.floor:
         rows.append(["real vs real (floor)", "-", num(res.floor[metric]), "-", "-", "-", "-"])
     for c in res.comparisons[metric]:
-        rows.append([c.case, num(c.baseline_median), num(c.case_median), diff_ci(c.diff_mean, c.ci_low, c.ci_high),
+        rows.append([c.case, num(c.baseline_median), num(c.case_median), diff_ci(c.diff_median, c.ci_low, c.ci_high),
                      f"{p_value(c.p_value)} ({p_value(c.p_holm)})", num(c.p_better, 2), c.verdict])
     return rows
 
@@ -73,16 +73,18 @@ def render(res: StudyResults) -> str:
         out.append("")
     out += [
         f"Primary metric: **{m}** ({arrow}), over seeds {s.seeds}, each case paired with the baseline by seed. "
-        f"A change has no effect when the whole 95% interval of its difference lies within "
-        f"+/-{100 * s.meta.equivalence:g}% of the baseline's median; it improves or worsens when a paired "
-        "permutation test, Holm-corrected across the cases, says so (p < 0.05) and the interval excludes 0.",
+        f"The difference is case minus baseline, its median over seeds with a 95% bootstrap interval. "
+        f"A change has no effect when that whole interval lies within +/-{100 * s.meta.equivalence:g}% of the "
+        "baseline's median; it improves or worsens when a paired permutation test on signed ranks, Holm-corrected "
+        "across the cases, says so (p < 0.05) and the interval excludes 0, or when it diverges or collapses "
+        "significantly more or less often than the baseline (Fisher's exact test).",
         "",
     ]
     if res.floor and m in res.floor:
         out += [f"Real data scores {num(res.floor[m])} on {m} ({res.floor_note}): no generator is expected to beat it.", ""]
     out += ["## Results", ""]
     out += _table(["change", "expected", f"baseline {m}: median [range]", f"case {m}: median [range]",
-                   f"difference: mean [95% CI]", "final losses (median)", "verdict", "expectation held"],
+                   "difference: median [95% CI]", "final losses (median)", "verdict", "expectation held"],
                   main_rows(res))
     out += ["", f"Final losses are the last logged values, as the write-up printed them "
             "(`D loss`, `acc.`, `G loss`); they describe the game, not the quality of the images.", ""]
@@ -94,7 +96,7 @@ def render(res: StudyResults) -> str:
     for metric in res.metric_names:
         spec = get_metric(metric)
         out += [f"### {metric} ({'lower' if spec.lower_is_better else 'higher'} is better)", "", spec.summary, ""]
-        out += _table(["case", "baseline median", "case median", "difference: mean [95% CI]", "p (Holm)",
+        out += _table(["case", "baseline median", "case median", "difference: median [95% CI]", "p (Holm)",
                        "P(case better)", "verdict"], metric_rows(res, metric))
         out.append("")
     out += ["## Diverged and collapsed runs", ""]

@@ -1,0 +1,124 @@
+"""Reports of a real small study: markdown, csv, and the HTML page in headless Chromium."""
+
+import csv
+import io
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganstudy.cli import main
+from ganstudy.runner import run_study
+
+STUDY = """
+[study]
+name = "report-test"
+description = "A tiny real study for the report tests."
+seeds = 2
+
+[baseline]
+data.dataset = "mnist-mini"
+data.split = "test"
+data.limit = 512
+data.holdout = 300
+eval.samples = 300
+model.g_widths = [64, 128]
+model.d_widths = [128, 64]
+model.latent_dim = 32
+train.iterations = 40
+train.log_every = 5
+train.sample_every = 20
+train.checkpoint_every = 20
+eval.every = 20
+
+[[cases]]
+id = "lr-high"
+title = "<script>alert(1)</script> higher learning rate | with a pipe"
+expect = "improve"
+rationale = "Tests that user text is text: <b>not bold</b>."
+set = { "optim.lr" = 0.002 }
+
+[[cases]]
+id = "log-less"
+title = "Log less often"
+expect = "no effect"
+set = { "train.log_every" = 10 }
+"""
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    path = root / "study.toml"
+    path.write_text(STUDY)
+    out = root / "out"
+    run_study(path, out, live=False)
+    assert main(["report", str(out)]) == 0
+    return out
+
+
+def test_markdown_report_is_a_readable_table(study_dir):
+    text = (study_dir / "report" / "report.md").read_text()
+    assert text.startswith("# Study: report-test")
+    assert "## What this study says" in text and "does not change training" in text
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| change | expected"))
+    table = lines[header : header + 4]
+    pipes = lambda line: line.replace("\\|", "").count("|")  # noqa: E731 - unescaped cell separators
+    assert len({pipes(line) for line in table}) == 1, table  # every row has the header's columns
+    assert "\\| with a pipe" in table[2]  # a user's pipe is escaped, not a new column
+    row = table[2]
+    assert "lr-high" in row and "improve" in row and "D " in row and "acc" in row
+    assert "## Provenance" in text and "torch" in text and "data.scale" in text
+    assert "real vs real (floor)" in text
+
+
+def test_results_csv_has_a_row_per_run(study_dir):
+    rows = list(csv.DictReader(io.StringIO((study_dir / "report" / "results.csv").read_text())))
+    assert len(rows) == 6  # 3 cases x 2 seeds, the shared ones listed under each case
+    assert {r["case"] for r in rows} == {"baseline", "lr-high", "log-less"}
+    first = rows[0]
+    assert first["optim.lr"] and first["metric.fid"] and first["final.g_loss"] and first["status"] == "complete"
+    log_less = [r for r in rows if r["case"] == "log-less"]
+    baseline = [r for r in rows if r["case"] == "baseline"]
+    assert [r["run_hash"] for r in log_less] == [r["run_hash"] for r in baseline]
+
+
+def test_html_escapes_user_strings(study_dir):
+    page = (study_dir / "report" / "report.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in page
+    assert page.count("data:image/png;base64,") >= 5  # grids, curves, strip plot: all embedded
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("headless Chromium is needed for this test: .ci/run installs Debian's chromium package")
+
+
+def _chrome(args, tmp_path):
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    return subprocess.run([_chromium(), *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_report_renders_in_headless_chromium(study_dir, tmp_path):
+    page = study_dir / "report" / "report.html"
+    shot = tmp_path / "shot.png"
+    proc = _chrome([f"--screenshot={shot}", "--window-size=1280,2400", "--hide-scrollbars", page.as_uri()], tmp_path)
+    assert shot.is_file(), proc.stderr
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    non_white = (pixels.sum(axis=2) < 720).mean()
+    assert non_white > 0.02, "the page rendered blank"
+    colours = len(np.unique(pixels.reshape(-1, 3), axis=0))
+    assert colours > 100, "no images or plots rendered"  # text and tables alone have few colours
+    dom = _chrome(["--dump-dom", page.as_uri()], tmp_path).stdout
+    assert "<table>" in dom and "lr-high" in dom
+    # The malicious title is a text node: serialised back escaped, never a script element.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom and "<script>alert(1)" not in dom
