@@ -28,7 +28,8 @@ def test_train_command_end_to_end(tmp_path, shared_data):
     out = tmp_path / "r"
     proc = subprocess.run(
         [sys.executable, "-m", "ganstudy.cli", "train", "--set", "data.split=test", "--set", "train.iterations=30",
-         "--set", "train.sample_every=10", "--out", str(out)],
+         "--set", "train.sample_every=10", "--set", "eval.samples=500", "--set", "eval.reference_samples=500",
+         "--out", str(out)],
         capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(r"29 \[D loss: \d+\.\d{6}, acc\.: \d+\.\d{2}%\] \[G loss: \d+\.\d{6}\]\n", proc.stdout)
@@ -88,7 +89,8 @@ def test_mat_without_image_array(tmp_path, capsys):
 
 def test_existing_run_needs_resume(tmp_path, capsys):
     argv = ["train", "--set", "data.dataset=mnist-mini", "--set", "data.split=test", "--set", "train.iterations=3",
-            "--set", "model.g_widths=[16]", "--set", "model.d_widths=[16]", "--out", str(tmp_path / "r")]
+            "--set", "model.g_widths=[16]", "--set", "model.d_widths=[16]", "--set", "eval.metrics=[]",
+            "--out", str(tmp_path / "r")]
     assert main(argv) == 0
     capsys.readouterr()
     err = _error(capsys, argv)
