@@ -13,7 +13,8 @@ import torch
 from ganstudy.config import Layer, RunConfig, build_config
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+# The offline data: $GANSTUDY_DATA (as .ci/run sets it), else ../shared/data beside the checkout.
+SHARED_DATA = Path(os.environ.get("GANSTUDY_DATA") or REPO / ".." / "shared" / "data").resolve()
 
 # No test may reach for the network: missing files must fail with the offline message.
 os.environ["GANSTUDY_OFFLINE"] = "1"

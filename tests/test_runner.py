@@ -226,3 +226,15 @@ def test_promote_writes_the_next_version(tmp_path, capsys):
     # Pointed at the same store, the new version reuses every run that trains alike.
     summary = run_study(out / "tiny-v2.toml", out, live=False)
     assert summary.skipped == 4 and summary.counts == {"complete": 2}
+
+
+def test_new_scoring_settings_rescore_without_retraining(tmp_path):
+    study, out = write_study(tmp_path), tmp_path / "out"
+    run_study(study, out, live=False)
+    mtimes = {f: (out / f / "checkpoints" / "last.pt").stat().st_mtime_ns for f in run_folders(out)}
+    summary = run_study(study, out, live=False, overrides=["eval.samples=150"])
+    assert summary.counts == {"complete": 6}  # every run scored again...
+    for f, t in mtimes.items():  # ...and none trained again
+        assert (out / f / "checkpoints" / "last.pt").stat().st_mtime_ns == t
+        assert json.loads((out / f / "result.json").read_text())["protocol"]["generated"] == 150
+    assert run_study(out, live=False).nothing_to_do  # the folder remembers the new settings

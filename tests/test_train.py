@@ -164,3 +164,16 @@ def test_every_loss_trains_in_both_styles(tmp_path, kind, style):
     result = train(tiny(**{"loss.kind": kind, "train.step_style": style, "train.iterations": 4,
                            "loss.label_smoothing": 0.1}), tmp_path / "r")
     assert result.status == "complete"
+
+
+def test_changed_scoring_settings_rescore_an_ended_run_without_training(tmp_path):
+    first = train(tiny(), tmp_path / "r")
+    weights = run_weights(tmp_path / "r")
+    again = train(tiny(**{"eval.samples": 120, "eval.metrics": ["fid", "precision", "recall"]}), tmp_path / "r",
+                  resume=True)
+    assert same_weights(weights, run_weights(tmp_path / "r"))  # nothing trained
+    assert again.protocol["generated"] == 120 and set(again.metrics) == {"fid", "precision", "recall"}
+    assert again.metrics["fid"] != first.metrics["fid"]
+    saved = json.loads((tmp_path / "r" / "result.json").read_text())
+    assert saved["protocol"]["generated"] == 120
+    assert train(tiny(**{"eval.grid_seed": 5}), tmp_path / "r", resume=True).protocol["generated"] == 200

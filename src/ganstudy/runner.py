@@ -23,6 +23,7 @@ from .progress import StudyProgress
 from .store import ENDED, FAILED, INTERRUPTED, RUNNING, RunRecord, StudyStore
 from .study import Study, load_study, with_seed
 from .tasks import RunTask, TaskOutcome
+from .train import scoring_changed
 
 MAX_ATTEMPTS = 3
 STUDY_FILE = "study.toml"
@@ -97,7 +98,8 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
             for case_id in [spec.case, *spec.shared_with]:
                 store.link(study.meta.name, case_id, spec.seed, spec.run_hash)
             state = store.inspect(rec)
-            if state in ENDED:
+            rescore = state == "complete" and scoring_changed(out_dir / rec.path, spec.config)
+            if state in ENDED and not rescore:
                 summary.skipped += 1
                 continue
             if rec.status == FAILED and rec.attempts >= max_attempts:

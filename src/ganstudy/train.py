@@ -251,6 +251,19 @@ class Trainer:
                 "Fine-tuning keeps the architecture; change training settings (lr, schedule, loss, iterations...)."
             ) from None
 
+    def _scoring_changed(self) -> bool:
+        return scoring_changed(self.dir, self.cfg)
+
+    def _rescore(self, finished: RunResult) -> RunResult:
+        _, _, _ = self._load_checkpoint()
+        finished.metrics, finished.protocol = {}, {}
+        scored = self._evaluate(finished.total_iterations, final=True)
+        if scored is not None:
+            finished.metrics, finished.protocol = scored["metrics"], scored["protocol"]
+        write_json(self.dir / "result.json", finished.to_json())
+        write_json(self.dir / "config.json", self.describe())
+        return finished
+
     # ------------------------------------------------------------------ outputs
     def _write_status(self, state: str, iteration: int, **extra: Any) -> None:
         write_json(self.dir / "status.json", {
@@ -325,7 +338,11 @@ class Trainer:
         self._trim_logs(start)  # lines past the checkpoint (or of a start that never checkpointed) go
         finished = read_result(self.dir)
         if finished is not None and finished.status in ("complete", "diverged"):
-            return finished  # an ended run is an outcome; resuming it changes nothing
+            # An ended run is an outcome; resuming it trains nothing. If the scoring settings
+            # changed since (eval.* is not in the run hash), it is scored again under the new ones.
+            if finished.status == "complete" and self._scoring_changed():
+                finished = self._rescore(finished)
+            return finished
         write_json(self.dir / "config.json", self.describe())
         self._write_status("running", start)
 
@@ -394,6 +411,17 @@ class Trainer:
         summary = summary_line(int(last["iteration"]), last) if last else ""
         return RunResult(status, iterations, self.total, last, round(time.perf_counter() - t0, 3), self.run_hash,
                          summary, reason)
+
+
+def scoring_changed(run_dir: str | Path, cfg: RunConfig) -> bool:
+    """Were the run in ``run_dir``'s scores made under other eval settings than ``cfg``'s?"""
+    try:
+        saved = json.loads((Path(run_dir) / "config.json").read_text())["config"]["eval"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return True
+    ignore = {"grid_seed", "grid_size"}  # sample grids are not scores
+    current = cfg.eval.model_dump(mode="json")
+    return {k: v for k, v in saved.items() if k not in ignore} != {k: v for k, v in current.items() if k not in ignore}
 
 
 def read_result(run_dir: str | Path) -> RunResult | None:
