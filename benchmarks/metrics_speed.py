@@ -62,11 +62,11 @@ def main() -> None:
     g, _ = build(cfg.model, (28, 28, 1), "sigmoid")  # an untrained Keras-GAN generator: the timing is what matters
     images = generate(g, cfg, 10000, seed=0)
     embed_time, (feats, probs) = best(lambda: evaluator.embed(images), args.repeats)
-    real_f, fake_f = Features(ref.features, ref.probs), Features(feats, probs)
+    real_f, fake_f = Features(ref.features, ref.probs, ref.radii), Features(feats, probs)
     per_metric = {}
-    for name in ("fid", "kid", "precision", "density", "classifier_score", "mode_kl"):
+    for name in ("fid", "kid", "precision", "classifier_score", "mode_kl"):
         spec = metrics.get(name)
-        per_metric[spec.name], _ = best(lambda: spec.compute(real_f, fake_f), args.repeats)
+        per_metric["precision, recall, density, coverage" if name == "precision" else name], _ = best(lambda: spec.compute(real_f, fake_f), args.repeats)
     total_time, _ = best(lambda: metrics.score_images(evaluator, ref, images), args.repeats)
     mu1, s1 = ref.mu, ref.sigma
     mu2, s2 = m.mean_cov(feats)

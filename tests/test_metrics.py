@@ -172,6 +172,9 @@ def test_reference_stats_are_cached_by_content(tmp_path, shared_data):
     assert np.array_equal(again.features, first.features) and np.array_equal(again.sigma, first.sigma)
     other = reference_stats(evaluator, images[:299], None, "first 299", cache=tmp_path)
     assert other.key != first.key and len(list(tmp_path.iterdir())) == 2
+    fresh = Features(*evaluator.embed(images[:150]))
+    cached = metrics.score(Features(first.features, first.probs, first.radii), fresh)
+    assert cached == metrics.score(Features(first.features, first.probs), fresh)  # cached radii change nothing
     files[0].write_bytes(b"garbage")  # a damaged cache file is recomputed
     assert np.array_equal(reference_stats(evaluator, images, None, "x", cache=tmp_path).mu, first.mu)
 

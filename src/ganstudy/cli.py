@@ -192,7 +192,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         a = reference_stats(evaluator, data.images[:half], None, f"{args.real} {args.split} split [0:{half}]")
         b = reference_stats(evaluator, data.images[half : 2 * half], None,
                             f"{args.real} {args.split} split [{half}:{2 * half}]")
-        values = score(Features(a.features, a.probs), Features(b.features, b.probs), cfg.eval.metrics)
+        values = score(Features(a.features, a.probs, a.radii), Features(b.features, b.probs), cfg.eval.metrics)
         _print_metrics(f"real vs real floor: two disjoint halves of {args.real} {args.split} ({half} images each)",
                        {"metrics": values, "protocol": protocol(evaluator, a, half)})
         return 0

@@ -22,12 +22,16 @@ if TYPE_CHECKING:
     from .reference import Reference
 
 
+K_PR, K_DC = 3, 5  # neighbours for precision/recall and for density/coverage, as in their papers
+
+
 @dataclass
 class Features:
     """What a metric sees of one image set."""
 
     features: np.ndarray
     probs: np.ndarray
+    radii: np.ndarray | None = None  # squared k-NN radii (k=3, k=5), cached for reference data
 
     @property
     def labels(self) -> np.ndarray:
@@ -59,14 +63,10 @@ def _kid(real: Features, fake: Features) -> dict[str, float]:
     return {"kid": value, "kid_se": se}
 
 
-def _precision_recall(real: Features, fake: Features) -> dict[str, float]:
-    p, r = m.precision_recall(real.features, fake.features)
-    return {"precision": p, "recall": r}
-
-
-def _density_coverage(real: Features, fake: Features) -> dict[str, float]:
-    d, c = m.density_coverage(real.features, fake.features)
-    return {"density": d, "coverage": c}
+def _manifold(real: Features, fake: Features) -> dict[str, float]:
+    """Precision, recall (k=3), density and coverage (k=5): one pass over the distances."""
+    r = m.manifold_metrics(real.features, fake.features, k_pr=K_PR, k_dc=K_DC, real_radii=real.radii)
+    return {"precision": r.precision, "recall": r.recall, "density": r.density, "coverage": r.coverage}
 
 
 def _classifier_score(real: Features, fake: Features) -> dict[str, float]:
@@ -81,10 +81,10 @@ def _modes(real: Features, fake: Features) -> dict[str, float]:
 
 register(MetricSpec("fid", True, "Fréchet distance of evaluator features (FID-like)", _fid))
 register(MetricSpec("kid", True, "kernel inception-style distance, unbiased, with standard error", _kid))
-register(MetricSpec("precision", False, "share of generated images on the real manifold (k=3)", _precision_recall))
-register(MetricSpec("recall", False, "share of real images on the generated manifold (k=3)", _precision_recall))
-register(MetricSpec("density", False, "how densely generated images fill real neighbourhoods (k=5)", _density_coverage))
-register(MetricSpec("coverage", False, "share of real neighbourhoods holding a generated image (k=5)", _density_coverage))
+register(MetricSpec("precision", False, "share of generated images on the real manifold (k=3)", _manifold))
+register(MetricSpec("recall", False, "share of real images on the generated manifold (k=3)", _manifold))
+register(MetricSpec("density", False, "how densely generated images fill real neighbourhoods (k=5)", _manifold))
+register(MetricSpec("coverage", False, "share of real neighbourhoods holding a generated image (k=5)", _manifold))
 register(MetricSpec("classifier_score", False, "Inception-Score-like, with the evaluator's classifier", _classifier_score))
 register(MetricSpec("mode_kl", True, "KL of the real class histogram to the generated one", _modes))
 register(MetricSpec("classes_covered", False, "classes that get at least 10% of their real share", _modes))
@@ -108,7 +108,7 @@ def score_images(evaluator: Evaluator, reference: Reference, images: np.ndarray,
                  metrics: list[str] | None = None) -> dict[str, Any]:
     """Score uint8 NHWC images against a reference; the result carries its protocol."""
     feats, probs = evaluator.embed(images)
-    values = score(Features(reference.features, reference.probs), Features(feats, probs), metrics)
+    values = score(Features(reference.features, reference.probs, reference.radii), Features(feats, probs), metrics)
     return {"metrics": values, "protocol": protocol(evaluator, reference, len(images))}
 
 

@@ -92,7 +92,7 @@ class Evaluator:
         """Names the feature space in metric ids: dataset and the first 8 hex of the weights' hash."""
         return f"{self.name}-{self.card['sha256'][:8]}"
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def embed(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(features float32 (N, 128), class probabilities float64 (N, classes)) of uint8 NHWC images."""
         self.net.eval()

@@ -10,7 +10,10 @@ References:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import torch
 
 
 def mean_cov(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -46,19 +49,20 @@ def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
-    """Unbiased MMD^2 between samples x (m) and y (n) with the cubic polynomial kernel."""
+    """Unbiased MMD^2 between samples x (m) and y (n) with the cubic polynomial kernel.
+    The kernels are computed in the inputs' precision; their sums in float64."""
     m, n = len(x), len(y)
     kxx, kyy, kxy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
-    sum_xx = (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-    sum_yy = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-    return float(sum_xx + sum_yy - 2 * kxy.mean())
+    sum_xx = (kxx.sum(dtype=np.float64) - np.trace(kxx, dtype=np.float64)) / (m * (m - 1))
+    sum_yy = (kyy.sum(dtype=np.float64) - np.trace(kyy, dtype=np.float64)) / (n * (n - 1))
+    return float(sum_xx + sum_yy - 2 * kxy.mean(dtype=np.float64))
 
 
-def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 50, subset_size: int = 1000,
+def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 25, subset_size: int = 1000,
         seed: int = 0) -> tuple[float, float]:
     """KID: the mean of unbiased MMD^2 over random subsets, and its standard error
-    (std of the subset estimates / sqrt(subsets))."""
-    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    (std of the subset estimates / sqrt(subsets)). Kernels in float32, sums in float64."""
+    real, fake = np.asarray(real, np.float32), np.asarray(fake, np.float32)
     # Subsets must differ to give an error estimate: with few samples, take half of them each time.
     size = min(subset_size, max(2, min(len(real), len(fake)) // 2))
     rng = np.random.default_rng(seed)
@@ -71,42 +75,82 @@ def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 50, subset_size: int 
 
 
 def pairwise_distances(a: np.ndarray, b: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    """Euclidean distances (len(a), len(b)) in float32, computed in chunks to bound memory."""
-    a32, b32 = np.asarray(a, np.float32), np.asarray(b, np.float32)
-    b_sq = (b32 * b32).sum(axis=1)
-    out = np.empty((len(a32), len(b32)), np.float32)
-    for start in range(0, len(a32), chunk):
-        block = a32[start : start + chunk]
-        sq = (block * block).sum(axis=1)[:, None] - 2 * block @ b32.T + b_sq[None, :]
-        out[start : start + chunk] = np.sqrt(np.clip(sq, 0, None))
-    return out
+    """Euclidean distances (len(a), len(b)) in float32."""
+    b_t = torch.as_tensor(b, dtype=torch.float32)
+    return np.concatenate([_squared(a[i : i + chunk], b_t).sqrt().numpy() for i in range(0, len(a), chunk)])
 
 
-def kth_neighbour_radii(x: np.ndarray, k: int, distances: np.ndarray | None = None) -> np.ndarray:
-    """Distance of each point of x to its k-th nearest other point of x."""
-    d = pairwise_distances(x, x) if distances is None else distances
-    # Column 0 of the sorted row is the point itself (distance 0): the k-th neighbour is index k.
-    return np.partition(d, k, axis=1)[:, k]
+def _squared(a: np.ndarray, b: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean distances by one matrix product: |a|^2 + |b|^2 - 2 a.b (clipped at 0).
+    The k-NN metrics only compare distances, so they never take the square root."""
+    a_t = torch.as_tensor(a, dtype=torch.float32)
+    sq = torch.addmm((b * b).sum(1)[None, :], a_t, b.T, alpha=-2.0)
+    return sq.add_((a_t * a_t).sum(1)[:, None]).clamp_(min=0.0)
+
+
+def kth_neighbour_radii(x: np.ndarray, k: int | tuple[int, ...], chunk: int = 2048, squared: bool = False) -> np.ndarray:
+    """Distance of each point of x to its k-th nearest other point (one column per k if a tuple)."""
+    ks = (k,) if isinstance(k, int) else k
+    x_t = torch.as_tensor(x, dtype=torch.float32)
+    out = []
+    for i in range(0, len(x), chunk):
+        # Column 0 of the sorted row is the point itself (distance 0): the k-th neighbour is index k.
+        nearest = torch.topk(_squared(x[i : i + chunk], x_t), max(ks) + 1, dim=1, largest=False).values
+        out.append(nearest[:, list(ks)].numpy())
+    radii = np.concatenate(out)
+    radii = radii if squared else np.sqrt(radii)
+    return radii[:, 0] if isinstance(k, int) else radii
+
+
+@dataclass
+class Manifold:
+    precision: float
+    recall: float
+    density: float
+    coverage: float
+
+
+def manifold_metrics(real: np.ndarray, fake: np.ndarray, k_pr: int = 3, k_dc: int = 5, chunk: int = 2048,
+                     real_radii: np.ndarray | None = None) -> Manifold:
+    """Precision and recall (k_pr) and density and coverage (k_dc) in one pass over the
+    real x fake distances, a chunk of real points at a time (memory stays bounded).
+    Everything is compared in squared distances; ``real_radii`` (squared, columns k_pr and
+    k_dc) can come from the reference cache."""
+    if real_radii is None:
+        real_radii = kth_neighbour_radii(real, (k_pr, k_dc), squared=True)
+    fake_radii = torch.as_tensor(kth_neighbour_radii(fake, k_pr, squared=True))
+    fake_t = torch.as_tensor(fake, dtype=torch.float32)
+    fake_in_real = torch.zeros(len(fake), dtype=torch.bool)  # precision: fake j inside some real ball
+    balls_holding = torch.zeros(len(fake), dtype=torch.float64)  # density: how many real balls hold fake j
+    real_in_fake, covered = [], []
+    for i in range(0, len(real), chunk):
+        d = _squared(real[i : i + chunk], fake_t)
+        r_pr = torch.as_tensor(real_radii[i : i + chunk, 0])[:, None]
+        r_dc = torch.as_tensor(real_radii[i : i + chunk, 1])[:, None]
+        fake_in_real |= (d <= r_pr).any(dim=0)
+        inside = d <= r_dc
+        balls_holding += inside.sum(dim=0, dtype=torch.float64)
+        covered.append(inside.any(dim=1))
+        real_in_fake.append((d <= fake_radii[None, :]).any(dim=1))
+    return Manifold(
+        precision=float(fake_in_real.double().mean()),
+        recall=float(torch.cat(real_in_fake).double().mean()),
+        density=float(balls_holding.sum() / (k_dc * len(fake))),
+        coverage=float(torch.cat(covered).double().mean()),
+    )
 
 
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
     """Improved precision (fakes inside the real manifold) and recall (reals inside the fake manifold)."""
-    real_radii = kth_neighbour_radii(real, k)
-    fake_radii = kth_neighbour_radii(fake, k)
-    d = pairwise_distances(real, fake)  # (n_real, n_fake)
-    precision = float((d <= real_radii[:, None]).any(axis=0).mean())
-    recall = float((d <= fake_radii[None, :]).any(axis=1).mean())
-    return precision, recall
+    result = manifold_metrics(real, fake, k_pr=k, k_dc=k)
+    return result.precision, result.recall
 
 
 def density_coverage(real: np.ndarray, fake: np.ndarray, k: int = 5) -> tuple[float, float]:
     """Density: how many real k-NN balls hold each fake, over k (can exceed 1).
     Coverage: share of real points whose k-NN ball holds at least one fake."""
-    real_radii = kth_neighbour_radii(real, k)
-    inside = pairwise_distances(real, fake) <= real_radii[:, None]
-    density = float(inside.sum() / (k * inside.shape[1]))
-    coverage = float(inside.any(axis=1).mean())
-    return density, coverage
+    result = manifold_metrics(real, fake, k_pr=k, k_dc=k)
+    return result.density, result.coverage
 
 
 def classifier_score(probs: np.ndarray, splits: int = 10) -> tuple[float, float]:

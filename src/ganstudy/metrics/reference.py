@@ -17,7 +17,7 @@ import numpy as np
 
 from ..atomic import write_bytes
 from .evaluator import Evaluator, cache_dir
-from .math import mean_cov
+from .math import kth_neighbour_radii, mean_cov
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Reference:
     labels: np.ndarray | None  # the dataset's own labels, when it has them
     mu: np.ndarray
     sigma: np.ndarray
+    radii: np.ndarray  # squared distances to the K_PR-th and K_DC-th nearest other reference image
     description: str  # e.g. "mnist test split [8000:10000], 2000 images"
     key: str
 
@@ -35,8 +36,13 @@ class Reference:
         return len(self.features)
 
 
+#: Bump when what a cache file holds changes, so old files are recomputed, not misread.
+CACHE_FORMAT = 2
+
+
 def reference_key(evaluator: Evaluator, images: np.ndarray) -> str:
     digest = hashlib.sha256()
+    digest.update(f"format {CACHE_FORMAT}".encode())
     digest.update(evaluator.card["sha256"].encode())
     digest.update(str(images.shape).encode())
     digest.update(np.ascontiguousarray(images).tobytes())
@@ -52,13 +58,17 @@ def reference_stats(evaluator: Evaluator, images: np.ndarray, labels: np.ndarray
         try:
             with np.load(path, allow_pickle=False) as z:
                 stored_labels = z["labels"] if z["labels"].size else None
-                return Reference(z["features"], z["probs"], stored_labels, z["mu"], z["sigma"], str(z["description"]), key)
+                return Reference(z["features"], z["probs"], stored_labels, z["mu"], z["sigma"], z["radii"],
+                                 str(z["description"]), key)
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is recomputed and replaced
+    from . import K_DC, K_PR
+
     features, probs = evaluator.embed(images)
     mu, sigma = mean_cov(features)
+    radii = kth_neighbour_radii(features, (K_PR, K_DC), squared=True)
     buffer = io.BytesIO()
     np.savez(buffer, features=features, probs=probs, labels=labels if labels is not None else np.zeros(0, np.int64),
-             mu=mu, sigma=sigma, description=np.array(description))
+             mu=mu, sigma=sigma, radii=radii, description=np.array(description))
     write_bytes(path, buffer.getvalue())
-    return Reference(features, probs, labels, mu, sigma, description, key)
+    return Reference(features, probs, labels, mu, sigma, radii, description, key)
