@@ -97,8 +97,15 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_study
 
+    options = {}
+    if args.executor == "ray":
+        options = {"address": args.address, "cpus_per_run": args.cpus_per_run, "gpus_per_run": args.gpus_per_run}
+        if args.shared_fs is not None:
+            options["shared_fs"] = args.shared_fs == "yes"
+    elif args.address or args.gpus_per_run or args.cpus_per_run != 1 or args.shared_fs:
+        raise GanstudyError("--address, --cpus-per-run, --gpus-per-run and --shared-fs are options of --executor ray.")
     summary = run_study(args.study, args.out, seeds=args.seeds, workers=args.workers, executor=args.executor,
-                        data_root=args.data_root, device=args.device, overrides=args.set,
+                        executor_options=options, data_root=args.data_root, device=args.device, overrides=args.set,
                         live=False if args.quiet else None)
     where = summary.out
     if summary.counts or not (Path(where) / "report" / "report.md").is_file():
@@ -316,7 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="study folder (default ganstudy-runs/<study file name>)")
     p.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 instead of the study's")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="runs at once in worker processes (default 1)")
-    p.add_argument("--executor", default="local", help="local (default)")
+    p.add_argument("--executor", default="local", help="local (default) or ray")
+    p.add_argument("--address", metavar="ADDR", help="ray: the cluster's address (default: start a local Ray)")
+    p.add_argument("--cpus-per-run", type=float, default=1, metavar="C", help="ray: CPUs (and torch threads) per run")
+    p.add_argument("--gpus-per-run", type=float, default=0, metavar="G", help="ray: GPUs per run")
+    p.add_argument("--shared-fs", choices=("yes", "no"), help="ray: do workers see the study folder? "
+                   "(default: yes for a local Ray, no with --address)")
     _add_training_options(p, "override a key in every case", resume=False)
     p.set_defaults(func=cmd_run)
 

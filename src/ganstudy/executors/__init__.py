@@ -47,4 +47,11 @@ def _local(**options: Any) -> Executor:
     return LocalExecutor(**options)
 
 
+def _ray(**options: Any) -> Executor:
+    from .ray import RayExecutor  # Ray itself is imported only here, only when chosen
+
+    return RayExecutor(**options)
+
+
 register("local", _local)
+register("ray", _ray)

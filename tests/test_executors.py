@@ -1,0 +1,180 @@
+"""One conformance suite, run against every executor: local in-process, local with worker
+processes, and Ray on a local instance (2 CPUs). Plus what only Ray has: a killed worker."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from conftest import run_weights, same_weights
+from ganstudy.runner import run_study
+from ganstudy.store import StudyStore
+
+STUDY = """
+[study]
+name = "conformance"
+seeds = 2
+
+[baseline]
+data.dataset = "mnist-mini"
+data.split = "test"
+data.limit = 256
+data.holdout = 200
+eval.samples = 200
+model.g_widths = [32, 64]
+model.d_widths = [64, 32]
+model.latent_dim = 16
+train.iterations = {iterations}
+train.batch_size = 16
+train.log_every = 5
+train.sample_every = 50
+train.checkpoint_every = {checkpoint_every}
+
+[[cases]]
+id = "lr-high"
+set = {{ "optim.lr" = 0.001 }}
+{extra}
+"""
+
+BROKEN = '\n[[cases]]\nid = "broken"\nset = { "data.extra" = ["nowhere/missing.mat"] }\n'
+
+EXECUTORS = {
+    "local": ("local", {"workers": 1}),
+    "local-processes": ("local", {"workers": 2}),
+    "ray": ("ray", {"cpus_per_run": 1}),
+}
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    import ray  # the ray extra: .ci/run installs it
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"GANSTUDY_OFFLINE": "1", "OMP_NUM_THREADS": "1"}})
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(params=list(EXECUTORS))
+def executor(request):
+    name, options = EXECUTORS[request.param]
+    if name == "ray":
+        request.getfixturevalue("ray_instance")
+    return name, options
+
+
+def write(tmp_path, iterations=20, checkpoint_every=10, extra=""):
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY.format(iterations=iterations, checkpoint_every=checkpoint_every, extra=extra))
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The study run in this process, one thread: every executor must give these weights."""
+    tmp = tmp_path_factory.mktemp("reference")
+    study = write(tmp)
+    run_study(study, tmp / "out", live=False)
+    return tmp / "out"
+
+
+def folders(out):
+    return sorted(p.relative_to(out).as_posix() for p in out.glob("runs/*/*"))
+
+
+def test_completes_with_the_same_results_then_has_nothing_to_do(executor, tmp_path, reference):
+    name, options = executor
+    study, out = write(tmp_path), tmp_path / "out"
+    summary = run_study(study, out, executor=name, executor_options=options, live=False)
+    assert summary.counts == {"complete": 4}
+    assert folders(out) == folders(reference)
+    for folder in folders(out):  # bitwise: same seeds, same threads, any executor
+        assert same_weights(run_weights(out / folder), run_weights(reference / folder)), folder
+        assert json.loads((out / folder / "result.json").read_text())["metrics"]["fid"] == \
+            json.loads((reference / folder / "result.json").read_text())["metrics"]["fid"]
+    again = run_study(study, out, executor=name, executor_options=options, live=False)
+    assert again.nothing_to_do and again.counts == {}
+
+
+def test_a_failing_run_is_an_outcome(executor, tmp_path):
+    name, options = executor
+    study, out = write(tmp_path, extra=BROKEN), tmp_path / "out"
+    summary = run_study(study, out, executor=name, executor_options=options, live=False)
+    assert summary.counts == {"complete": 4, "failed": 2}
+    failed = [r for r in StudyStore(out).all_runs() if r.status == "failed"]
+    assert len(failed) == 2 and all("missing.mat" in r.error for r in failed)
+
+
+def test_interrupted_run_resumes_under_any_executor(executor, tmp_path, reference):
+    """A run left half-done by a killed driver (a checkpoint at iteration 10, no result) is continued."""
+    from ganstudy.study import load_study, with_seed
+    from ganstudy.train import Trainer
+
+    name, options = executor
+    study, out = write(tmp_path), tmp_path / "out"
+    cfg = with_seed(load_study(study).case("baseline").config, 0)
+    trainer = Trainer(cfg, out / StudyStore.folder_for("baseline", 0, cfg.run_hash()))
+
+    def stop_at_10(done, total, row):
+        if done == 10:
+            trainer._stop_requested = True
+
+    trainer.progress = stop_at_10
+    assert trainer.run().status == "interrupted"
+    summary = run_study(study, out, executor=name, executor_options=options, live=False)
+    assert summary.skipped == 0 and summary.counts == {"complete": 4}
+    for folder in folders(out):
+        assert same_weights(run_weights(out / folder), run_weights(reference / folder)), folder
+
+
+def test_ray_without_a_shared_filesystem_ships_run_folders(ray_instance, tmp_path, reference):
+    study, out = write(tmp_path), tmp_path / "out"
+    summary = run_study(study, out, executor="ray", executor_options={"shared_fs": False}, live=False)
+    assert summary.counts == {"complete": 4}
+    for folder in folders(out):
+        assert (out / folder / "checkpoints" / "last.pt").is_file() and (out / folder / "samples").is_dir()
+        assert same_weights(run_weights(out / folder), run_weights(reference / folder)), folder
+
+
+def test_a_killed_ray_worker_is_retried_and_the_study_completes(ray_instance, tmp_path):
+    study, out = write(tmp_path, iterations=400, checkpoint_every=20), tmp_path / "out"
+    killed = {}
+
+    def kill_a_worker():
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            for status in out.glob("runs/*/*/status.json"):
+                try:
+                    st = json.loads(status.read_text())
+                except (json.JSONDecodeError, FileNotFoundError):
+                    continue
+                if st.get("state") == "running" and st.get("iteration", 0) >= 60:
+                    os.kill(st["pid"], signal.SIGKILL)
+                    killed.update(path=status.parent, iteration=st["iteration"])
+                    return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    summary = run_study(study, out, executor="ray", executor_options={}, live=False)
+    killer.join()
+    assert killed, "no worker reached iteration 60"
+    assert summary.counts == {"complete": 4}
+    rows = [json.loads(line) for line in (killed["path"] / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == list(range(0, 400, 5)) + [399]  # resumed, no gap, no repeat
+
+
+def test_ray_missing_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    import sys
+
+    from ganstudy.cli import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    assert main(["run", str(write(tmp_path)), "--out", str(tmp_path / "out"), "--executor", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'ganstudy[ray]'" in err and "Traceback" not in err
+    assert main(["run", str(write(tmp_path)), "--out", str(tmp_path / "out"), "--gpus-per-run", "1"]) == 2
+    assert "options of --executor ray" in capsys.readouterr().err
