@@ -101,7 +101,9 @@ def score(real: Features, fake: Features, metrics: list[str] | None = None) -> d
             continue
         done.add(spec.compute)
         values.update(spec.compute(real, fake))
-    return values
+    # A shared computation yields its siblings too; keep what was asked for (and companions like kid_se).
+    registered = set(names())
+    return {k: v for k, v in values.items() if k in wanted or k not in registered}
 
 
 def score_images(evaluator: Evaluator, reference: Reference, images: np.ndarray,
