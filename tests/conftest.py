@@ -74,3 +74,38 @@ def run_weights(run_dir: Path) -> dict[str, torch.Tensor]:
 def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     """Bitwise equality of two weight dicts."""
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+#: A tiny real study (2 seeds, a small MLP on shipped digits) that runner and executor tests share.
+TINY_STUDY = """
+[study]
+name = "{name}"
+seeds = 2
+
+[baseline]
+data.dataset = "mnist-mini"
+data.split = "test"
+data.limit = 256
+data.holdout = 200
+eval.samples = 200
+model.g_widths = [32, 64]
+model.d_widths = [64, 32]
+model.latent_dim = 16
+train.iterations = {iterations}
+train.batch_size = 16
+train.log_every = 5
+train.sample_every = 50
+train.checkpoint_every = {checkpoint_every}
+
+[[cases]]
+id = "lr-high"
+set = {{ "optim.lr" = 0.001 }}
+{extra}
+"""
+
+
+def write_tiny_study(folder: Path, name: str = "tiny", iterations: int = 20, checkpoint_every: int = 10,
+                     extra: str = "", file: str = "tiny.toml") -> Path:
+    path = folder / file
+    path.write_text(TINY_STUDY.format(name=name, iterations=iterations, checkpoint_every=checkpoint_every, extra=extra))
+    return path

@@ -9,35 +9,9 @@ import time
 
 import pytest
 
-from conftest import run_weights, same_weights
+from conftest import run_weights, same_weights, write_tiny_study
 from ganstudy.runner import run_study
 from ganstudy.store import StudyStore
-
-STUDY = """
-[study]
-name = "conformance"
-seeds = 2
-
-[baseline]
-data.dataset = "mnist-mini"
-data.split = "test"
-data.limit = 256
-data.holdout = 200
-eval.samples = 200
-model.g_widths = [32, 64]
-model.d_widths = [64, 32]
-model.latent_dim = 16
-train.iterations = {iterations}
-train.batch_size = 16
-train.log_every = 5
-train.sample_every = 50
-train.checkpoint_every = {checkpoint_every}
-
-[[cases]]
-id = "lr-high"
-set = {{ "optim.lr" = 0.001 }}
-{extra}
-"""
 
 BROKEN = '\n[[cases]]\nid = "broken"\nset = { "data.extra" = ["nowhere/missing.mat"] }\n'
 
@@ -67,9 +41,7 @@ def executor(request):
 
 
 def write(tmp_path, iterations=20, checkpoint_every=10, extra=""):
-    path = tmp_path / "study.toml"
-    path.write_text(STUDY.format(iterations=iterations, checkpoint_every=checkpoint_every, extra=extra))
-    return path
+    return write_tiny_study(tmp_path, "conformance", iterations, checkpoint_every, extra, file="study.toml")
 
 
 @pytest.fixture(scope="module")

@@ -10,53 +10,27 @@ import time
 import pytest
 import torch
 
-from conftest import run_weights, same_weights
+from conftest import run_weights, same_weights, write_tiny_study
 from ganstudy.cli import main
 from ganstudy.errors import GanstudyError
 from ganstudy.runner import add_seeds, run_study, status_rows
 from ganstudy.store import StudyStore
 from ganstudy.train import CHECKPOINT
 
-STUDY = """
-[study]
-name = "tiny"
-seeds = 2
-
-[baseline]
-data.dataset = "mnist-mini"
-data.split = "test"
-data.limit = 256
-data.holdout = 200
-eval.samples = 200
-model.g_widths = [32, 64]
-model.d_widths = [64, 32]
-model.latent_dim = 16
-train.iterations = {iterations}
-train.batch_size = 16
-train.log_every = 5
-train.sample_every = 50
-train.checkpoint_every = {checkpoint_every}
-
-[[cases]]
-id = "lr-high"
-set = {{ "optim.lr" = 0.001 }}
-
+NO_BN_AND_LOG_LESS = """
 [[cases]]
 id = "no-bn"
-set = {{ "model.g_batchnorm" = false }}
+set = { "model.g_batchnorm" = false }
 
 [[cases]]
 id = "log-less"
-set = {{ "train.log_every" = 10 }}
+set = { "train.log_every" = 10 }
 """
 
 
 def write_study(tmp_path, iterations=20, checkpoint_every=10, extra=""):
-    path = tmp_path / "tiny.toml"
-    path.write_text(STUDY.format(iterations=iterations, checkpoint_every=checkpoint_every) + extra)
-    return path
-
-
+    return write_tiny_study(tmp_path, iterations=iterations, checkpoint_every=checkpoint_every,
+                            extra=NO_BN_AND_LOG_LESS + extra)
 
 
 def run_folders(out):
