@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 import scipy.io
 
 from ganstudy.cli import main

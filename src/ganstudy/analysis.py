@@ -49,7 +49,7 @@ class RunRow:
         covered = self.metrics.get("classes_covered")
         return self.status == "complete" and covered is not None and covered < COLLAPSE_SHARE * n_classes
 
-    def usable(self, n_classes: int = 10) -> bool:
+    def usable(self) -> bool:
         """Has a metric to compare (complete; a collapsed run's metric counts, it is what it made)."""
         return self.status == "complete"
 
@@ -160,7 +160,7 @@ def compare(table: Iterable[RunRow], metric: str, lower_is_better: bool, *, equi
     for r in rows:
         by_case.setdefault(r.case, {})[r.seed] = r
     base = by_case.get(baseline, {})
-    base_values = [r.metrics[metric] for r in base.values() if r.usable(n_classes) and metric in r.metrics]
+    base_values = [r.metrics[metric] for r in base.values() if r.usable() and metric in r.metrics]
     base_median = float(np.median(base_values)) if base_values else float("nan")
     band = equivalence * abs(base_median) if base_values else float("nan")
     cases = [c for c in by_case if c != baseline]
@@ -169,10 +169,10 @@ def compare(table: Iterable[RunRow], metric: str, lower_is_better: bool, *, equi
     p_values: dict[str, float] = {}
     for case in cases:
         runs = by_case[case]
-        seeds = sorted(s for s in runs if s in base and runs[s].usable(n_classes) and base[s].usable(n_classes)
+        seeds = sorted(s for s in runs if s in base and runs[s].usable() and base[s].usable()
                        and metric in runs[s].metrics and metric in base[s].metrics)
         diffs = np.array([runs[s].metrics[metric] - base[s].metrics[metric] for s in seeds], dtype=np.float64)
-        case_values = [r.metrics[metric] for r in runs.values() if r.usable(n_classes) and metric in r.metrics]
+        case_values = [r.metrics[metric] for r in runs.values() if r.usable() and metric in r.metrics]
         c_div, c_col, c_n = _failures(list(runs.values()), n_classes)
         b_div, b_col, b_n = _failures(list(base.values()), n_classes)
         fisher_p = 1.0
@@ -197,12 +197,12 @@ def compare(table: Iterable[RunRow], metric: str, lower_is_better: bool, *, equi
     adjusted = dict(zip(p_values, holm(list(p_values.values()))))
     for case, comp in results.items():
         comp.p_holm = adjusted.get(case, 1.0)
-        _decide(comp, case in same, alpha, len(tested), by_case[case], base, n_classes)
+        _decide(comp, case in same, alpha, len(tested), by_case[case], base)
     return [results[c] for c in cases]
 
 
 def _decide(c: Comparison, same: bool, alpha: float, n_tested: int, runs: dict[int, RunRow],
-            base: dict[int, RunRow], n_classes: int) -> None:
+            base: dict[int, RunRow]) -> None:
     if same:
         c.verdict, c.reason = SAME, "same run hash as the baseline: these are the baseline's runs"
         return
@@ -234,7 +234,7 @@ def _decide(c: Comparison, same: bool, alpha: float, n_tested: int, runs: dict[i
         return
     c.verdict = INCONCLUSIVE
     diffs = np.array([runs[s].metrics[c.metric] - base[s].metrics[c.metric] for s in runs
-                      if s in base and runs[s].usable(n_classes) and base[s].usable(n_classes)
+                      if s in base and runs[s].usable() and base[s].usable()
                       and c.metric in runs[s].metrics and c.metric in base[s].metrics])
     c.seeds_needed = seeds_to_settle(diffs, c.band, alpha, n_tested)
     floor = 2 / 2 ** c.n_pairs

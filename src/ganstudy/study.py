@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .config import PRESENTATION_KEYS, Layer, RunConfig, build_config, flatten, format_validation_error, load_toml
+from .config import PRESENTATION_KEYS, Layer, RunConfig, build_config, flatten, load_toml
 from .errors import ConfigError
 
 CASE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")

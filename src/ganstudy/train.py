@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from . import __version__
-from .atomic import atomic_write, read_jsonl, write_json
+from .atomic import atomic_write, read_jsonl, write_json, write_text
 from .config import RunConfig
 from .data import load_training_data, scale, unscale
 from .errors import GanstudyError
@@ -287,8 +287,7 @@ class Trainer:
                            ("eval.jsonl", lambda r: r.get("iteration", -1) <= done and not r.get("final"))):
             path = self.dir / name
             rows = [r for r in read_jsonl(path) if keep(r)]
-            text = "".join(json.dumps(r) + "\n" for r in rows)
-            atomic_write(path, lambda handle: handle.write(text.encode()))
+            write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
     def _evaluate(self, done: int, final: bool = False) -> dict[str, Any] | None:
         """Score G now (its own noise stream; G's state is left as it was) and log it to eval.jsonl."""

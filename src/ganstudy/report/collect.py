@@ -46,6 +46,7 @@ class StudyResults:
     summary: str
     warnings: list[str]
     provenance: dict[str, Any]
+    n_classes: int = 10
 
     @property
     def primary(self) -> str:
@@ -65,8 +66,12 @@ class StudyResults:
         return expectation_held(self.study.case(case).expect, c.verdict) if c else "-"
 
 
-def _n_classes(runs: list[RunInfo]) -> int:
-    return 10  # the shipped evaluators classify 10 classes; kept in one place for the day that changes
+def _n_classes(study: Study) -> int:
+    """How many classes the study's evaluator tells apart (what "collapsed" is measured against)."""
+    from ..metrics.evaluator import find
+
+    found = find(study.case("baseline").config.data.dataset)
+    return int(json.loads(found[1].read_text())["classes"]) if found else 10
 
 
 def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | None = None) -> StudyResults:
@@ -95,16 +100,17 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
     rows = [r.row for r in runs]
     metric_names = [m for m in study.case("baseline").config.eval.metrics if _has(rows, m)]
     same = {p.id for p in study.cases if p.same_as == "baseline"}
+    n_classes = _n_classes(study)
     comparisons = {
         m: compare(rows, m, get_metric(m).lower_is_better, equivalence=study.meta.equivalence, same_as_baseline=same,
-                   n_classes=_n_classes(runs))
+                   n_classes=n_classes)
         for m in metric_names
     }
     primary = comparisons.get(study.meta.metric, [])
     summary = summary_sentence(primary, study.meta.metric) if primary else "No run has been scored yet."
-    pending = sum(r.row.status not in ("complete", "diverged") for r in runs)
+    pending = len({r.row.run_hash for r in runs if r.row.status not in ("complete", "diverged")})
     if pending:
-        summary += f" ({pending} case x seed runs have not ended yet: run `ganstudy run {out}`.)"
+        summary += f" ({pending} of {len({r.row.run_hash for r in runs})} runs have not ended yet: run `ganstudy run {out}`.)"
     warnings = []
     for c in primary:
         if c.verdict in ("no effect", "inconclusive") and loss_moved(rows, c.case):
@@ -114,7 +120,7 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
     if floor and primary:
         floor_values, floor_note = real_floor(study, data_root)
     return StudyResults(study, out, runs, comparisons, metric_names, floor_values, floor_note, summary, warnings,
-                        provenance(runs))
+                        provenance(runs), n_classes)
 
 
 def _has(rows: list[RunRow], metric: str) -> bool:

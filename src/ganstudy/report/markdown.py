@@ -20,14 +20,14 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def case_values(res: StudyResults, case: str, metric: str) -> list[float]:
     """The metric of the case's runs that the verdicts use (not diverged, not collapsed)."""
-    return [r.row.metrics[metric] for r in res.case_runs(case) if r.row.usable(10) and metric in r.row.metrics]
+    return [r.row.metrics[metric] for r in res.case_runs(case) if r.row.usable() and metric in r.row.metrics]
 
 
 def case_cell(res: StudyResults, case: str, metric: str) -> str:
     """Median [range] of the usable runs, and how many runs were not usable."""
     runs = res.case_runs(case)
     text = median_range(case_values(res, case, metric))
-    collapsed = sum(r.row.collapsed(10) for r in runs)
+    collapsed = sum(r.row.collapsed(res.n_classes) for r in runs)
     diverged = sum(r.row.status in ("diverged", "failed") for r in runs)
     notes = [f"{n} {what}" for n, what in ((collapsed, "collapsed"), (diverged, "diverged")) if n]
     return text + (f" ({', '.join(notes)} of {len(runs)})" if notes else "")
@@ -86,7 +86,7 @@ def render(res: StudyResults) -> str:
     out += _table(["change", "expected", f"baseline {m}: median [range]", f"case {m}: median [range]",
                    "difference: median [95% CI]", "final losses (median)", "verdict", "expectation held"],
                   main_rows(res))
-    out += ["", f"Final losses are the last logged values, as the write-up printed them "
+    out += ["", "Final losses are the last logged values, as the write-up printed them "
             "(`D loss`, `acc.`, `G loss`); they describe the game, not the quality of the images.", ""]
     out += ["## Why each verdict", ""]
     for c in res.comparisons.get(m, []):
