@@ -22,7 +22,8 @@ from ganstudy import metrics
 from ganstudy.config import load_config
 from ganstudy.data import load_training_data
 from ganstudy.evaluation import generate
-from ganstudy.metrics import Features, math as m
+from ganstudy.metrics import Features
+from ganstudy.metrics import math as m
 from ganstudy.metrics.evaluator import load
 from ganstudy.metrics.reference import reference_stats
 from ganstudy.models import build
