@@ -67,7 +67,7 @@ def main() -> None:
     per_metric = {}
     for name in ("fid", "kid", "precision", "classifier_score", "mode_kl"):
         spec = metrics.get(name)
-        per_metric["precision, recall, density, coverage" if name == "precision" else name], _ = best(lambda: spec.compute(real_f, fake_f), args.repeats)
+        per_metric["precision, recall, density, coverage" if name == "precision" else name], _ = best(lambda spec=spec: spec.compute(real_f, fake_f), args.repeats)
     total_time, _ = best(lambda: metrics.score_images(evaluator, ref, images), args.repeats)
     mu1, s1 = ref.mu, ref.sigma
     mu2, s2 = m.mean_cov(feats)

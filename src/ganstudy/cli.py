@@ -184,7 +184,7 @@ def _print_metrics(title: str, scored: dict) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .config import config_from_json, load_config
+    from .config import load_config
     from .data import load_training_data
     from .evaluation import evaluate, reference_for
     from .metrics import Features, protocol, score
@@ -205,30 +205,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     if not args.run_dir:
         raise GanstudyError("ganstudy eval: give a RUN_DIR to score, or --real DATASET for the real-vs-real floor.")
-    import json
+    from .config import Layer, build_config, flatten, parse_overrides
+    from .train import derive_seed, load_generator
 
-    import torch
-
-    from .losses import get as get_loss
-    from .models import build
-    from .train import CHECKPOINT, derive_seed
-
-    run_dir = Path(args.run_dir)
-    try:
-        described = json.loads((run_dir / "config.json").read_text())
-    except FileNotFoundError:
-        raise GanstudyError(f"{run_dir}: not a run folder (no config.json).") from None
-    cfg = config_from_json(described["config"])
+    g, cfg = load_generator(args.run_dir, args.checkpoint)
     if args.set:
-        from .config import Layer, build_config, flatten, parse_overrides
-
         cfg = build_config([Layer("config.json", flatten(cfg.model_dump(mode="json"))), parse_overrides(args.set)])
-    checkpoint = Path(args.checkpoint) if args.checkpoint else run_dir / CHECKPOINT
-    g, _ = build(cfg.model, tuple(described["image_shape"]), get_loss(cfg.loss.kind).d_head)
-    try:
-        g.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["g"])
-    except (OSError, RuntimeError, KeyError) as exc:
-        raise GanstudyError(f"{checkpoint}: cannot load the generator from it ({exc}).") from None
+    checkpoint = args.checkpoint or Path(args.run_dir) / "checkpoints" / "last.pt"
     evaluator = load_evaluator(cfg.data.dataset)
     data = load_training_data(cfg.data, args.data_root)
     reference = reference_for(cfg, data, evaluator, args.data_root)

@@ -21,7 +21,7 @@ from .errors import GanstudyError
 from .executors import create as create_executor
 from .progress import StudyProgress
 from .store import ENDED, FAILED, INTERRUPTED, RUNNING, RunRecord, StudyStore
-from .study import Study, load_study, with_seed
+from .study import Study, StudyMeta, load_study, with_seed
 from .tasks import RunTask, TaskOutcome
 from .train import scoring_changed
 
@@ -125,7 +125,7 @@ def _save_study(study: Study, out_dir: Path, overrides: list[str]) -> None:
     if study.path.resolve() != target.resolve():
         write_text(target, text)
     write_json(out_dir / RUN_ARGS, {"source": str(study.path), "overrides": overrides, "seeds": study.seeds})
-    if study.seeds != load_study(target, []).seeds:
+    if study.seeds != StudyMeta.model_validate(study.raw["study"]).seed_list():  # --seeds changed them
         _write_seeds(target, study.seeds)
 
 
@@ -206,8 +206,7 @@ def status_rows(path: str | Path) -> tuple[Study, list[dict[str, str]]]:
             rec = store.get(h)
             if rec is None:
                 continue
-            state = store.inspect(rec)
-            row["state"] = rec.status if state not in ENDED and rec.status in (RUNNING, FAILED) else state
+            row["state"] = store.state(rec)
             row["progress"] = _progress_of(store.run_dir(rec))
             if rec.wall_seconds:
                 row["wall"] = f"{rec.wall_seconds:.0f}s"

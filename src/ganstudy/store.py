@@ -152,6 +152,14 @@ class StudyStore:
             return INTERRUPTED
         return PENDING
 
+    def state(self, rec: RunRecord) -> str:
+        """What to show for a run: ended (from its folder), else running or failed (from the
+        index), else interrupted or pending (from its folder)."""
+        inspected = self.inspect(rec)
+        if inspected not in ENDED and rec.status in (RUNNING, FAILED):
+            return rec.status
+        return inspected
+
     def rebuild_index(self) -> int:
         """Recreate the runs table from the run folders (the source of truth). Returns runs found."""
         found = 0

@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from . import __version__
@@ -372,9 +371,9 @@ class Trainer:
                 if self._stop_requested:
                     self._save_checkpoint(it, last, time.perf_counter() - t0)
                     return self._result("interrupted", it, last, t0, "stopped by Ctrl-C; run again with --resume")
+                factor = lr_factor(cfg.optim, it, self.total, self.sampler.per_epoch)
                 for name, opt in (("g", s.opt_g), ("d", s.opt_d), ("g", s.opt_dg)):
                     if opt is not None:
-                        factor = lr_factor(cfg.optim, it, self.total, self.sampler.per_epoch)
                         for group in opt.param_groups:
                             group["lr"] = self.base_lr[name] * factor
                 self.sampler.iteration = it
@@ -437,23 +436,22 @@ def train(cfg: RunConfig, out_dir: str | Path, **kwargs: Any) -> RunResult:
     return Trainer(cfg, out_dir, **kwargs).run(resume=resume)
 
 
-def load_generator(run_dir: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, RunConfig]:
-    """The generator of a run folder's last checkpoint, in eval mode (for evaluation and reports)."""
+def load_generator(run_dir: str | Path, checkpoint: str | Path | None = None, device: str = "cpu",
+                   cfg: RunConfig | None = None) -> tuple[torch.nn.Module, RunConfig]:
+    """The generator of a run folder (its last checkpoint, or ``checkpoint``) in eval mode, and the
+    run's config (or ``cfg``, e.g. the run's config with new eval settings)."""
     from .config import config_from_json
 
     run_dir = Path(run_dir)
-    described = json.loads((run_dir / "config.json").read_text())
-    cfg = config_from_json(described["config"])
-    shape = tuple(described["image_shape"])
-    g, _ = build(cfg.model, shape, get_loss(cfg.loss.kind).d_head)  # type: ignore[arg-type]
-    ckpt = torch.load(run_dir / CHECKPOINT, map_location=device, weights_only=True)
-    g.load_state_dict(ckpt["g"])
+    try:
+        described = json.loads((run_dir / "config.json").read_text())
+    except FileNotFoundError:
+        raise GanstudyError(f"{run_dir}: not a run folder (no config.json).") from None
+    cfg = cfg or config_from_json(described["config"])
+    g, _ = build(cfg.model, tuple(described["image_shape"]), get_loss(cfg.loss.kind).d_head)  # type: ignore[arg-type]
+    path = Path(checkpoint) if checkpoint else run_dir / CHECKPOINT
+    try:
+        g.load_state_dict(torch.load(path, map_location=device, weights_only=True)["g"])
+    except (OSError, RuntimeError, KeyError) as exc:
+        raise GanstudyError(f"{path}: cannot load the generator from it ({exc}).") from None
     return g.eval(), cfg
-
-
-def generated_images(g: torch.nn.Module, cfg: RunConfig, n: int, seed: int) -> np.ndarray:
-    """``n`` uint8 NHWC samples from ``g`` with noise from its own generator ``seed``."""
-    rng = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        z = torch.randn(n, cfg.model.latent_dim, generator=rng)
-        return unscale(g(z), cfg.data.scale).numpy()

@@ -86,9 +86,7 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
             status, metrics, final, wall, run_dir, described = "pending", {}, {}, None, None, {}
             if rec is not None:
                 run_dir = store.run_dir(rec)
-                status = store.inspect(rec)
-                if status not in ("complete", "diverged"):
-                    status = rec.status
+                status = store.state(rec)
                 result_path = run_dir / "result.json"
                 if result_path.is_file():
                     result = json.loads(result_path.read_text())
