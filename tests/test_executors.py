@@ -81,21 +81,23 @@ def test_a_failing_run_is_an_outcome(executor, tmp_path):
 
 
 def test_interrupted_run_resumes_under_any_executor(executor, tmp_path, reference):
-    """A run left half-done by a killed driver (a checkpoint at iteration 10, no result) is continued."""
+    """A seed group left half-done by Ctrl-C (checkpoints at iteration 10, no result) is continued,
+    bitwise as if it had never stopped."""
+    from ganstudy.seed_batch import train_seed_group
     from ganstudy.study import load_study, with_seed
-    from ganstudy.train import Trainer
 
     name, options = executor
     study, out = write(tmp_path), tmp_path / "out"
-    cfg = with_seed(load_study(study).case("baseline").config, 0)
-    trainer = Trainer(cfg, out / StudyStore.folder_for("baseline", 0, cfg.run_hash()))
+    cfgs = [with_seed(load_study(study).case("baseline").config, seed) for seed in (0, 1)]
+    dirs = [out / StudyStore.folder_for("baseline", c.train.seed, c.run_hash()) for c in cfgs]
 
-    def stop_at_10(done, total, row):
+    def ctrl_c_at_10(done, total, row):
         if done == 10:
-            trainer._stop_requested = True
+            os.kill(os.getpid(), signal.SIGINT)
 
-    trainer.progress = stop_at_10
-    assert trainer.run().status == "interrupted"
+    results = train_seed_group(cfgs, dirs, progress=[ctrl_c_at_10, None])
+    assert [r.status for r in results] == ["interrupted", "interrupted"]
+    assert [r.iterations for r in results] == [10, 10]
     summary = run_study(study, out, executor=name, executor_options=options, live=False)
     assert summary.skipped == 0 and summary.counts == {"complete": 4}
     for folder in folders(out):

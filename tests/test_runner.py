@@ -9,8 +9,8 @@ import time
 
 import pytest
 import torch
+from conftest import run_weights, same_weights, tiny, weight_gap, write_tiny_study
 
-from conftest import run_weights, same_weights, write_tiny_study
 from ganstudy.cli import main
 from ganstudy.errors import GanstudyError
 from ganstudy.runner import add_seeds, run_study, status_rows
@@ -111,7 +111,10 @@ def test_corrupt_and_half_written_run_folders_are_redone(tmp_path):
     assert summary.counts == {"complete": 3} and summary.skipped == 3
     assert not list(out.rglob("*.tmp"))
     for folder, expected in reference.items():
-        assert same_weights(run_weights(out / folder), expected), folder
+        if out / folder in (a, c):  # redone alone (its seed group had ended): the same run up to float rounding
+            assert weight_gap(run_weights(out / folder), expected) < 1e-4, folder
+        else:
+            assert same_weights(run_weights(out / folder), expected), folder
 
 
 def test_a_failing_run_is_recorded_retried_and_given_up(tmp_path, capsys):
@@ -212,3 +215,33 @@ def test_new_scoring_settings_rescore_without_retraining(tmp_path):
         assert (out / f / "checkpoints" / "last.pt").stat().st_mtime_ns == t
         assert json.loads((out / f / "result.json").read_text())["protocol"]["generated"] == 150
     assert run_study(out, live=False).nothing_to_do  # the folder remembers the new settings
+
+
+def test_a_cases_seeds_train_as_one_group_split_to_fill_the_workers(tmp_path):
+    from ganstudy.runner import group_seeds
+    from ganstudy.study import with_seed
+    from ganstudy.tasks import RunTask
+
+    def tasks(**keys):
+        return [RunTask(f"h{lr}-{s}", f"lr{lr}", s, with_seed(tiny(**{"optim.lr": lr}, **keys), s).model_dump(mode="json"),
+                        str(tmp_path / f"{lr}-{s}")) for lr in (1e-3, 2e-3) for s in range(5)]
+
+    def sizes(jobs):
+        return sorted(len(job.runs) for job in jobs)
+
+    assert sizes(group_seeds(tasks(), 1)) == [5, 5]
+    assert all({r.case_id for r in job.runs} == {job.case_id} for job in group_seeds(tasks(), 1))
+    assert sizes(group_seeds(tasks(), 4)) == [2, 2, 3, 3]  # halves, so that every worker has a group
+    assert sizes(group_seeds(tasks(), 16)) == [1] * 10 and not any(j.members for j in group_seeds(tasks(), 16))
+    assert sizes(group_seeds(tasks(**{"train.vectorize_seeds": False}), 1)) == [1] * 10
+    assert sizes(group_seeds(tasks(**{"model.arch": "dcgan"}), 1)) == [1] * 10  # a CPU: grouped convs do not pay
+
+
+def test_a_study_trains_its_seeds_batched_and_says_so(tmp_path):
+    study, out = write_study(tmp_path), tmp_path / "out"
+    run_study(study, out, live=False)
+    described = {f: json.loads((out / f / "config.json").read_text()) for f in run_folders(out)}
+    baseline = [d for f, d in described.items() if f.startswith("runs/baseline/")]
+    assert len(baseline) == 2
+    assert baseline[0]["seed_batched_with"] == [baseline[1]["run_hash"]]
+    assert baseline[1]["seed_batched_with"] == [baseline[0]["run_hash"]]

@@ -258,6 +258,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     runs = study.runs()
     total = len(study.cases) * len(study.seeds)
     print(f"{len(runs)} runs to train ({total} case x seed pairs; {total - len(runs)} shared with identical training)")
+    from .seed_batch import batching_pays, group_key
+
+    batched = {group_key(r.config) for r in runs if batching_pays(r.config)}
+    alone = sum(1 for r in runs if not batching_pays(r.config))
+    if batched:
+        print(f"seed-batched: the runs train as {len(batched)} groups of one configuration's seeds"
+              + (f", {alone} alone (train.vectorize_seeds = false, or convolutional on a CPU)" if alone else "")
+              + "; ganstudy run splits groups further to keep every --workers slot busy")
+    else:
+        print("seed batching: none (train.vectorize_seeds = false, or convolutional networks on a CPU, "
+              "where it does not pay); each run trains alone")
     return 0
 
 

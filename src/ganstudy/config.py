@@ -31,14 +31,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-#: Keys that change what is shown, never what is computed. They are left out of the run
-#: hash, so a case that differs from the baseline only here runs nothing new.
+#: Keys that change what is shown or how runs are executed, never what is computed (seed
+#: batching changes only floating-point rounding). They are left out of the run hash, so a
+#: case that differs from the baseline only here runs nothing new.
 PRESENTATION_KEYS = frozenset(
     {
         "train.log_every",
         "train.sample_every",
         "train.checkpoint_every",
         "train.d_loss_log_scale",
+        "train.vectorize_seeds",
     }
 )
 #: Sections left out of the run hash as a whole: evaluation never changes training.
@@ -213,6 +215,10 @@ class TrainConfig(_Section):
     sample_every: int = Field(1000, ge=1, description="iterations between sample grids (presentation)")
     checkpoint_every: int = Field(1000, ge=1, description="iterations between checkpoints (presentation)")
     d_loss_log_scale: float = Field(0.5, gt=0, description="logged D loss = this * (real + fake) (presentation)")
+    vectorize_seeds: bool = Field(
+        True, description="ganstudy run trains a case's seeds as one seed-batched model (each seed its own run; "
+        "equal to separate runs up to float rounding)"
+    )
 
     @model_validator(mode="after")
     def _epochs_replace_iterations(self) -> TrainConfig:

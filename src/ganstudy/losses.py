@@ -1,7 +1,9 @@
 """GAN losses behind one signature, in a registry.
 
 Every loss gives the discriminator's loss on a real batch and on a fake batch separately
-(the Keras step style updates D on each in turn) and the generator's loss. ``d_head`` says
+(the Keras step style updates D on each in turn) and the generator's loss, per sample: the
+step reduces them (one mean for a run, one mean per member for seed-batched training, so
+each seed's loss and gradients are exactly its own). ``d_head`` says
 whether D ends in a sigmoid (probability losses) or gives a raw score; ``threshold`` is the
 D output above which an image counts as "real" for the logged accuracy.
 """
@@ -17,7 +19,7 @@ from torch import Tensor, nn
 
 from .registry import Registry
 
-LossFn = Callable[[Tensor, float, float], Tensor]  # (D output, real target, clip eps) -> loss
+LossFn = Callable[[Tensor, float, float], Tensor]  # (D output, target, clip eps) -> loss per sample
 
 
 @dataclass(frozen=True)
@@ -42,40 +44,40 @@ class GanLoss:
 
     def accuracy(self, out: Tensor, real: bool) -> Tensor:
         called_real = (out > self.threshold).float()
-        return (called_real if real else 1.0 - called_real).mean()
+        return called_real if real else 1.0 - called_real
 
 
 def clipped_bce(p: Tensor, target: float, eps: float) -> Tensor:
     """Keras's binary cross-entropy on probabilities: clip to [eps, 1-eps], then -log."""
     p = p.clamp(eps, 1.0 - eps)
-    return -(target * torch.log(p) + (1.0 - target) * torch.log1p(-p)).mean()
+    return -(target * torch.log(p) + (1.0 - target) * torch.log1p(-p))
 
 
 def least_squares(out: Tensor, target: float, eps: float) -> Tensor:
-    return ((out - target) ** 2).mean()
+    return (out - target) ** 2
 
 
 def _hinge_real(out: Tensor, target: float, eps: float) -> Tensor:
     # As D's loss on real data: max(0, 1 - D(x)). As G's loss (target 1): -D(G(z)) is used
     # instead, the usual hinge generator objective; told apart by target only for D.
-    return F.relu(1.0 - out).mean()
+    return F.relu(1.0 - out)
 
 
 def _hinge_fake(out: Tensor, target: float, eps: float) -> Tensor:
-    return F.relu(1.0 + out).mean()
+    return F.relu(1.0 + out)
 
 
 def _critic_real(out: Tensor, target: float, eps: float) -> Tensor:
-    return -out.mean()
+    return -out
 
 
 def _critic_fake(out: Tensor, target: float, eps: float) -> Tensor:
-    return out.mean()
+    return out
 
 
 class _HingeLoss(GanLoss):
     def g(self, out: Tensor, eps: float) -> Tensor:
-        return -out.mean()
+        return -out
 
 
 LOSSES: Registry[GanLoss] = Registry("loss")
@@ -93,9 +95,11 @@ register(GanLoss("wasserstein", "linear", 0.0, _critic_real, _critic_fake, gradi
                  summary="Wasserstein critic with gradient penalty (loss.gp_weight)"))
 
 
-def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor:
-    """WGAN-GP: (||grad D(x_hat)|| - 1)^2 on random interpolates of real and fake images."""
-    alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator).to(real.device)
+def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, alpha: Tensor) -> Tensor:
+    """WGAN-GP: (||grad D(x_hat)|| - 1)^2 per image, on interpolates ``alpha * real + (1 - alpha) * fake``.
+
+    Images are (N, C, H, W), or (S, N, C, H, W) for S seed-batched members: the norm is
+    over each image's own pixels either way."""
     mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(d(mixed).sum(), mixed, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+    return (grad.flatten(grad.ndim - 3).norm(dim=-1) - 1.0) ** 2

@@ -22,7 +22,7 @@ from .executors import create as create_executor
 from .progress import StudyProgress
 from .store import ENDED, FAILED, INTERRUPTED, RUNNING, RunRecord, StudyStore
 from .study import Study, StudyMeta, load_study, with_seed
-from .tasks import RunTask, TaskOutcome
+from .tasks import RunTask, TaskOutcome, seed_group
 from .train import scoring_changed
 
 MAX_ATTEMPTS = 3
@@ -118,6 +118,27 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
     return summary
 
 
+def group_seeds(tasks: list[RunTask], workers: int = 1) -> list[RunTask]:
+    """Runs of one configuration that differ only in seed become one seed-batched task (where
+    ``train.vectorize_seeds`` allows and batching pays on the device). Groups are split in
+    halves until every worker has one: an idle core costs more than a smaller batch."""
+    from .config import RunConfig
+    from .seed_batch import batching_pays, group_key
+
+    groups: dict[str, list[RunTask]] = {}
+    for task in tasks:
+        cfg = RunConfig.model_validate(task.config)
+        key = group_key(cfg) if batching_pays(cfg, task.device) else f"alone:{task.run_hash}"
+        groups.setdefault(key, []).append(task)
+    parts = list(groups.values())
+    while len(parts) < workers and max(len(p) for p in parts) > 1:
+        largest = max(parts, key=len)
+        parts.remove(largest)
+        half = (len(largest) + 1) // 2
+        parts += [largest[:half], largest[half:]]
+    return [p[0] if len(p) == 1 else seed_group(p) for p in parts]
+
+
 def _save_study(study: Study, out_dir: Path, overrides: list[str]) -> None:
     """Keep the study as run (and the --set / --seeds it ran with) in its folder."""
     target = out_dir / STUDY_FILE
@@ -143,14 +164,16 @@ def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], s
               executor_name: str, options: dict[str, Any], live: bool | None) -> None:
     executor = create_executor(executor_name, **options)
     view = StudyProgress(tasks, labels, live=live)
+    tasks = group_seeds(tasks, executor.slots())
     stop = {"requested": False}
 
     def on_start(task: RunTask) -> None:
-        rec = store.get(task.run_hash)
-        assert rec is not None
-        rec.status, rec.started, rec.error = RUNNING, time.time(), None
-        store.record(rec)
-        view.started(task)
+        for run in task.runs:
+            rec = store.get(run.run_hash)
+            assert rec is not None
+            rec.status, rec.started, rec.error = RUNNING, time.time(), None
+            store.record(rec)
+            view.started(run)
 
     def on_outcome(outcome: TaskOutcome) -> None:
         rec = store.get(outcome.run_hash)

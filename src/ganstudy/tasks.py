@@ -1,6 +1,7 @@
-"""The task an executor runs: one training run in its folder, whatever happens.
+"""The task an executor runs: one training run in its folder (or a seed group: the runs of
+one configuration that differ only in seed, trained seed-batched), whatever happens.
 
-Executors (local processes, Ray workers) all call :func:`execute`. It never raises for a
+Executors (local processes, Ray workers) all call :func:`run_task`. It never raises for a
 run's own failure: an exception becomes a ``failed`` outcome with its traceback saved in
 the run folder, so the study goes on.
 """
@@ -32,6 +33,12 @@ class RunTask:
     device: str = "auto"
     threads: int | None = None  # torch threads for this run (None: leave torch's default)
     total_iterations: int | None = None  # for progress estimates before the run starts
+    members: list[RunTask] = field(default_factory=list)  # a seed group: these runs, trained together
+
+    @property
+    def runs(self) -> list[RunTask]:
+        """The runs this task trains: its members, or itself."""
+        return self.members or [self]
 
 
 @dataclass
@@ -54,14 +61,63 @@ def _clean_temporaries(run_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def execute(task: RunTask, progress: ProgressFn | None = None) -> TaskOutcome:
-    from .config import RunConfig
-    from .train import CorruptRun, Trainer
+def seed_group(members: list[RunTask]) -> RunTask:
+    """One task training ``members`` (same config but the seed) seed-batched."""
+    first = members[0]
+    return RunTask(f"seeds-{first.run_hash}", first.case_id, first.seed, first.config, first.run_dir, first.data_root,
+                   first.device, first.threads, first.total_iterations, members=list(members))
 
+
+def run_task(task: RunTask, progress: ProgressFn | None = None) -> list[TaskOutcome]:
+    """Run a task; one outcome per run it trains."""
+    return execute_group(task, progress) if task.members else [execute(task, progress)]
+
+
+def _set_threads(task: RunTask) -> None:
     if task.threads:
         import torch
 
         torch.set_num_threads(task.threads)
+
+
+def _failed(run_dir: Path, exc: BaseException) -> str:
+    """Keep the traceback in the run folder; return the one-line message."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "error.txt").write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    except OSError:
+        pass
+    return f"{type(exc).__name__}: {exc}"
+
+
+def execute_group(task: RunTask, progress: ProgressFn | None = None) -> list[TaskOutcome]:
+    from .config import RunConfig
+    from .seed_batch import train_seed_group
+
+    _set_threads(task)
+    started = time.time()
+    runs = task.members
+    callbacks = [None if progress is None else
+                 (lambda done, total, row, h=run.run_hash: progress(h, done, total)) for run in runs]
+    try:
+        for run in runs:
+            if Path(run.run_dir).exists():
+                _clean_temporaries(Path(run.run_dir))
+        results = train_seed_group([RunConfig.model_validate(r.config) for r in runs], [r.run_dir for r in runs],
+                                   data_root=task.data_root, device=task.device, progress=callbacks)
+    except Exception as exc:  # noqa: BLE001 - the group's failure is every member's outcome
+        messages = [_failed(Path(run.run_dir), exc) for run in runs]
+        return [TaskOutcome(run.run_hash, "failed", error=m, started=started, ended=time.time())
+                for run, m in zip(runs, messages)]
+    return [TaskOutcome(run.run_hash, r.status, r.to_json(), started=started, ended=time.time())
+            for run, r in zip(runs, results)]
+
+
+def execute(task: RunTask, progress: ProgressFn | None = None) -> TaskOutcome:
+    from .config import RunConfig
+    from .train import CorruptRun, Trainer
+
+    _set_threads(task)
     started = time.time()
     run_dir = Path(task.run_dir)
     callback = None
@@ -79,14 +135,7 @@ def execute(task: RunTask, progress: ProgressFn | None = None) -> TaskOutcome:
             result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback).run()
         return TaskOutcome(task.run_hash, result.status, result.to_json(), started=started, ended=time.time())
     except Exception as exc:  # noqa: BLE001 - a run's failure is an outcome, not the study's crash
-        text = "".join(traceback.format_exception(exc))
-        try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "error.txt").write_text(text, encoding="utf-8")
-        except OSError:
-            pass
-        message = f"{type(exc).__name__}: {exc}"
-        return TaskOutcome(task.run_hash, "failed", error=message, started=started, ended=time.time())
+        return TaskOutcome(task.run_hash, "failed", error=_failed(run_dir, exc), started=started, ended=time.time())
 
 
 def worker_threads(workers: int) -> int:

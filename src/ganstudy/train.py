@@ -17,7 +17,8 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,12 +114,59 @@ class Sampler:
         return scale(batch, self.cfg.data.scale).to(self.device, non_blocking=True)
 
 
+@dataclass
+class Resources:
+    """What every run of one configuration shares: its data and, if it is scored, the
+    evaluator and the reference statistics (loaded once for a seed group)."""
+
+    data: Any  # TrainingData
+    evaluator: Any = None
+    reference: Any = None
+
+
+def load_resources(cfg: RunConfig, data_root: str | Path | None) -> Resources:
+    data = load_training_data(cfg.data, data_root)
+    if not cfg.eval.metrics:
+        return Resources(data)
+    from .evaluation import reference_for
+    from .metrics.evaluator import load as load_evaluator
+
+    evaluator = load_evaluator(cfg.data.dataset)
+    return Resources(data, evaluator, reference_for(cfg, data, evaluator, data_root))
+
+
+def make_optimizers(cfg: RunConfig, g: torch.nn.Module, d: torch.nn.Module) -> tuple[
+        torch.optim.Optimizer, torch.optim.Optimizer, torch.optim.Optimizer | None]:
+    """G's and D's Adam, and D's second Adam when D also learns in the G step.
+
+    ``fused``: one kernel updates every tensor of a network (the same Adam arithmetic; 5-6x
+    faster than torch's default per-tensor loop for these models on a CPU, see benchmarks/)."""
+    o = cfg.optim
+    adam = dict(betas=(o.beta1, o.beta2), eps=o.eps, fused=True)
+    opt_g = torch.optim.Adam(g.parameters(), lr=o.lr_g or o.lr, **adam)
+    opt_d = torch.optim.Adam(d.parameters(), lr=o.lr_d or o.lr, **adam)
+    # Keras compiles the combined model with its own optimizer: D's steps there have their own moments.
+    opt_dg = torch.optim.Adam(d.parameters(), lr=o.lr_g or o.lr, **adam) if cfg.train.d_learns_in_g_step else None
+    return opt_g, opt_d, opt_dg
+
+
+@dataclass
+class Start:
+    """Where a run (re)starts: iterations done, the last logged row, seconds trained so far."""
+
+    iteration: int
+    last: dict[str, float]
+    elapsed: float
+
+
 class Trainer:
     """Runs one config in one folder. ``run()`` starts it or resumes it from its checkpoint."""
 
     def __init__(self, cfg: RunConfig, out_dir: str | Path, *, data_root: str | Path | None = None,
-                 device: str = "auto", progress: Progress | None = None, init_from: str | Path | None = None) -> None:
+                 device: str = "auto", progress: Progress | None = None, init_from: str | Path | None = None,
+                 resources: Resources | None = None) -> None:
         self.cfg = cfg
+        self.shared = resources  # data and scoring set-up loaded by the caller (a seed group)
         self.dir = Path(out_dir)
         self.data_root = data_root
         self.device = resolve_device(device)
@@ -133,42 +181,36 @@ class Trainer:
             self.source_hash = json.loads((self.init_from / "config.json").read_text())["run_hash"]
             self.run_hash = hashlib.sha256(f"{self.run_hash}:{self.source_hash}".encode()).hexdigest()[:16]
         self._stop_requested = False
+        self.seed_batched_with: list[str] | None = None
 
     # ------------------------------------------------------------------ set-up
-    def _build(self) -> None:
+    def _build(self, resources: Resources | None = None, own_dropout_stream: bool = False) -> None:
+        """Data, networks, optimizers and random streams as the run starts. ``resources`` are
+        shared by the members of a seed group; ``own_dropout_stream`` gives the run a dropout
+        generator of its own (seed-batched members cannot share the global one)."""
         cfg = self.cfg
-        self.data = load_training_data(cfg.data, self.data_root)
-        shape = self.data.shape
+        self.resources = resources or self.shared or load_resources(cfg, self.data_root)
+        self.data = self.resources.data
         self.loss = get_loss(cfg.loss.kind)
         torch.manual_seed(derive_seed(cfg.train.seed, "init"))  # weights, then dropout masks
-        g, d = build(cfg.model, shape, self.loss.d_head)
+        g, d = build(cfg.model, self.data.shape, self.loss.d_head)
+        self.dropout_rng: torch.Generator | None = None
+        if own_dropout_stream:  # continues exactly where the global stream would (CPU)
+            if self.device.type == "cpu":
+                self.dropout_rng = torch.Generator().set_state(torch.get_rng_state())
+            else:
+                self.dropout_rng = torch.Generator(self.device).manual_seed(derive_seed(cfg.train.seed, "dropout"))
         g.to(self.device)
         d.to(self.device)
-        o = cfg.optim
-        lr_g, lr_d = o.lr_g or o.lr, o.lr_d or o.lr
-        # foreach: one batched update over all of a network's tensors instead of a Python loop over
-        # them (about 1.5x faster for these small models on a CPU; the same arithmetic).
-        adam = dict(betas=(o.beta1, o.beta2), eps=o.eps, foreach=True)
-        self.base_lr = {"g": lr_g, "d": lr_d}
-        opt_g = torch.optim.Adam(g.parameters(), lr=lr_g, **adam)
-        opt_d = torch.optim.Adam(d.parameters(), lr=lr_d, **adam)
-        # Keras compiles the combined model with its own optimizer: D's steps there have their own moments.
-        opt_dg = torch.optim.Adam(d.parameters(), lr=lr_g, **adam) if cfg.train.d_learns_in_g_step else None
+        opt_g, opt_d, opt_dg = make_optimizers(cfg, g, d)
         rng = torch.Generator().manual_seed(derive_seed(cfg.train.seed, "train"))
-        self.state = GanState(cfg, g, d, opt_g, opt_d, opt_dg, self.loss, rng, self.device)
+        self.state = GanState(cfg, g, d, opt_g, opt_d, opt_dg, self.loss, [rng], self.device)
         images = torch.from_numpy(self.data.train.images)
         self.sampler = Sampler(images.to(self.device), cfg, rng, self.device)
         self.total = self.sampler.total_iterations()
         grid_rng = torch.Generator().manual_seed(cfg.eval.grid_seed)
         self.grid_noise = torch.randn(cfg.eval.grid_size**2, cfg.model.latent_dim, generator=grid_rng).to(self.device)
-        self.step = STEP_STYLES[cfg.train.step_style]
-        self.evaluator = self.reference = None
-        if cfg.eval.metrics:
-            from .evaluation import reference_for
-            from .metrics.evaluator import load as load_evaluator
-
-            self.evaluator = load_evaluator(cfg.data.dataset)
-            self.reference = reference_for(cfg, self.data, self.evaluator, self.data_root)
+        self.evaluator, self.reference = self.resources.evaluator, self.resources.reference
 
     def describe(self) -> dict[str, Any]:
         g_total, g_trainable = count_parameters(self.state.g)
@@ -186,6 +228,7 @@ class Trainer:
             "device": str(self.device),
             "threads": torch.get_num_threads(),
             "finetuned_from": {"path": str(self.init_from), "run_hash": self.source_hash} if self.init_from else None,
+            "seed_batched_with": self.seed_batched_with,  # run hashes trained together with this one, if any
         }
 
     # ------------------------------------------------------------------ checkpoint
@@ -205,7 +248,8 @@ class Trainer:
             "opt_g": s.opt_g.state_dict(),
             "opt_d": s.opt_d.state_dict(),
             "opt_dg": s.opt_dg.state_dict() if s.opt_dg else None,
-            "rng_torch": torch.get_rng_state(),
+            "rng_torch": self._dropout_state(),
+            "rng_dropout": self.dropout_rng.get_state() if self.dropout_rng is not None else None,
             "rng_train": s.rng.get_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
         }
@@ -229,11 +273,22 @@ class Trainer:
         s.opt_d.load_state_dict(ckpt["opt_d"])
         if s.opt_dg is not None:
             s.opt_dg.load_state_dict(ckpt["opt_dg"])
-        torch.set_rng_state(ckpt["rng_torch"].cpu())
+        if self.dropout_rng is None:
+            torch.set_rng_state(ckpt["rng_torch"].cpu())
+        elif ckpt.get("rng_dropout") is not None:  # a seed-batched member's own dropout stream
+            self.dropout_rng.set_state(ckpt["rng_dropout"].cpu())  # generator states are CPU bytes on any device
+        elif self.device.type == "cpu":  # a run trained alone so far: its dropout stream was the global one
+            self.dropout_rng.set_state(ckpt["rng_torch"].cpu())
         s.rng.set_state(ckpt["rng_train"].cpu())
         if ckpt.get("rng_cuda") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state_all([t.cpu() for t in ckpt["rng_cuda"]])
         return int(ckpt["iteration"]), dict(ckpt.get("last") or {}), float(ckpt.get("elapsed", 0.0))
+
+    def _dropout_state(self) -> torch.Tensor:
+        """What a run alone would find in the global CPU generator: a CPU member's own stream."""
+        if self.dropout_rng is not None and self.dropout_rng.device.type == "cpu":
+            return self.dropout_rng.get_state()
+        return torch.get_rng_state()
 
     def _start_from(self, source: Path) -> None:
         """Fine-tuning: weights and Adam moments from another run; new settings, fresh schedule."""
@@ -301,39 +356,35 @@ class Trainer:
             handle.write(json.dumps(row) + "\n")
         return scored
 
-    def _row(self, iteration: int, stats: list[float], elapsed: float) -> dict[str, float]:
+    def _row(self, iteration: int, stats: list[float], elapsed: float, lrs: dict[str, float]) -> dict[str, float]:
         named = dict(zip(STAT_NAMES, stats))
         return {
             "iteration": iteration,
             "d_loss": self.cfg.train.d_loss_log_scale * (named["d_loss_real"] + named["d_loss_fake"]),
             "d_acc": 0.5 * (named["d_acc_real"] + named["d_acc_fake"]),
             **named,
-            "lr_g": self.state.opt_g.param_groups[0]["lr"],
-            "lr_d": self.state.opt_d.param_groups[0]["lr"],
+            **lrs,
             "seconds": round(elapsed, 3),
         }
 
     # ------------------------------------------------------------------ the loop
-    def _request_stop(self, signum, frame) -> None:  # noqa: ANN001
-        if self._stop_requested:  # a second Ctrl-C stops at once
-            raise KeyboardInterrupt
-        self._stop_requested = True
-
-    def run(self, resume: bool = False) -> RunResult:
-        """Train to the end. With ``resume``, continue from the folder's checkpoint if it has one."""
+    def prepare(self, resume: bool, resources: Resources | None = None,
+                own_dropout_stream: bool = False) -> Start | RunResult:
+        """Build the run and find where it stands: where to start, or its result if it has ended
+        (re-scored first if the scoring settings changed since)."""
         has_ckpt = (self.dir / CHECKPOINT).is_file()
         if has_ckpt and not resume:
             raise GanstudyError(
                 f"{self.dir} already holds a run. Use --resume to continue it, or choose another --out folder."
             )
-        self._build()
+        self._build(resources, own_dropout_stream)
         self.dir.mkdir(parents=True, exist_ok=True)
-        start, last, elapsed_before = 0, {}, 0.0
+        start = Start(0, {}, 0.0)
         if has_ckpt:
-            start, last, elapsed_before = self._load_checkpoint()
+            start = Start(*self._load_checkpoint())
         elif self.init_from is not None:
             self._start_from(self.init_from / CHECKPOINT)
-        self._trim_logs(start)  # lines past the checkpoint (or of a start that never checkpointed) go
+        self._trim_logs(start.iteration)  # lines past the checkpoint (or of a start that never checkpointed) go
         finished = read_result(self.dir)
         if finished is not None and finished.status in ("complete", "diverged"):
             # An ended run is an outcome; resuming it trains nothing. If the scoring settings
@@ -342,73 +393,135 @@ class Trainer:
                 finished = self._rescore(finished)
             return finished
         write_json(self.dir / "config.json", self.describe())
-        self._write_status("running", start)
+        self._write_status("running", start.iteration)
+        return start
 
-        handler_installed = False
-        try:
-            previous = signal.signal(signal.SIGINT, self._request_stop)
-            handler_installed = True
-        except ValueError:  # not the main thread: no Ctrl-C handling needed
-            previous = None
-        try:
-            result = self._loop(start, last, elapsed_before)
-        finally:
-            if handler_installed:
-                signal.signal(signal.SIGINT, previous)
+    def run(self, resume: bool = False) -> RunResult:
+        """Train to the end. With ``resume``, continue from the folder's checkpoint if it has one."""
+        start = self.prepare(resume)
+        if isinstance(start, RunResult):
+            return start
+        with stop_on_ctrl_c([self]):
+            result = run_loop([self], self.state, [start])[0]
+        self.finish(result)
+        return result
+
+    def finish(self, result: RunResult) -> None:
         if result.status != "interrupted":  # result.json exists only for runs that ended
             write_json(self.dir / "result.json", result.to_json())
         self._write_status(result.status, result.iterations, reason=result.reason)
-        return result
-
-    def _loop(self, start: int, last: dict[str, float], elapsed_before: float) -> RunResult:
-        cfg, s = self.cfg, self.state
-        t = cfg.train
-        t0 = time.perf_counter() - elapsed_before
-        metrics = open(self.dir / "metrics.jsonl", "a", encoding="utf-8")
-        self.sampler.iteration = start
-        try:
-            for it in range(start, self.total):
-                if self._stop_requested:
-                    self._save_checkpoint(it, last, time.perf_counter() - t0)
-                    return self._result("interrupted", it, last, t0, "stopped by Ctrl-C; run again with --resume")
-                factor = lr_factor(cfg.optim, it, self.total, self.sampler.per_epoch)
-                for name, opt in (("g", s.opt_g), ("d", s.opt_d), ("g", s.opt_dg)):
-                    if opt is not None:
-                        for group in opt.param_groups:
-                            group["lr"] = self.base_lr[name] * factor
-                self.sampler.iteration = it
-                stats = self.step(s, self.sampler).tolist()
-                if not all(math.isfinite(v) for v in stats):
-                    row = self._row(it, stats, time.perf_counter() - t0)
-                    return self._result("diverged", it, row, t0, f"a loss became {stats} at iteration {it}")
-                done = it + 1
-                if it % t.log_every == 0 or done == self.total:
-                    last = self._row(it, stats, time.perf_counter() - t0)
-                    metrics.write(json.dumps(last) + "\n")
-                    metrics.flush()
-                if self.progress is not None:  # the bar shows this iteration's losses
-                    self.progress(done, self.total, self._row(it, stats, time.perf_counter() - t0))
-                if it % t.sample_every == 0 or done == self.total:
-                    self._save_samples(it)
-                if cfg.eval.every and done % cfg.eval.every == 0 and done != self.total:
-                    self._evaluate(done)
-                if done % t.checkpoint_every == 0 or done == self.total:
-                    if not self._models_finite():
-                        return self._result("diverged", it, last, t0, f"weights became non-finite by iteration {it}")
-                    self._save_checkpoint(done, last, time.perf_counter() - t0)
-                    self._write_status("running", done)
-        finally:
-            metrics.close()
-        result = self._result("complete", self.total, last, t0)
-        scored = self._evaluate(self.total, final=True)
-        if scored is not None:
-            result.metrics, result.protocol = scored["metrics"], scored["protocol"]
-        return result
 
     def _result(self, status: str, iterations: int, last: dict[str, float], t0: float, reason: str = "") -> RunResult:
         summary = summary_line(int(last["iteration"]), last) if last else ""
         return RunResult(status, iterations, self.total, last, round(time.perf_counter() - t0, 3), self.run_hash,
                          summary, reason)
+
+
+@contextmanager
+def stop_on_ctrl_c(runs: list[Trainer]) -> Iterator[None]:
+    """Ctrl-C asks the runs to save a checkpoint and stop at the next iteration; a second
+    Ctrl-C stops at once."""
+    def request(signum, frame) -> None:  # noqa: ANN001
+        if any(r._stop_requested for r in runs):
+            raise KeyboardInterrupt
+        for r in runs:
+            r._stop_requested = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, request)
+    except ValueError:  # not the main thread: no Ctrl-C handling needed
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
+             sync: Callable[[int, int], None] | None = None) -> list[RunResult]:
+    """Train ``runs`` from ``starts`` to the end: one run with its own ``state``, or the
+    members of a seed group stepping together in a seed-batched ``state``. Every run logs,
+    samples, checkpoints and is scored in its own folder; ``sync(i, iteration)`` first copies
+    member i's slice of the batched state into its own networks and optimizers."""
+    cfg, total = runs[0].cfg, runs[0].total
+    t = cfg.train
+    start = starts[0].iteration
+    assert all(s.iteration == start for s in starts), "members must stand at the same iteration"
+    step = STEP_STYLES[t.step_style]
+    samplers = [r.sampler for r in runs]
+    real_batch = samplers[0] if state.members is None else (lambda: torch.stack([sp() for sp in samplers]))
+    base_lr = {"g": cfg.optim.lr_g or cfg.optim.lr, "d": cfg.optim.lr_d or cfg.optim.lr}
+    t0 = [time.perf_counter() - s.elapsed for s in starts]
+    last = [s.last for s in starts]
+    results: list[RunResult | None] = [None] * len(runs)
+    synced: list[int | None] = [None] * len(runs)
+
+    def own(i: int, it: int) -> None:  # member i's own networks hold its state after iteration ``it``
+        if sync is not None and synced[i] != it:
+            sync(i, it)
+            synced[i] = it
+
+    with ExitStack() as files:
+        logs = [files.enter_context(open(r.dir / "metrics.jsonl", "a", encoding="utf-8")) for r in runs]
+        for it in range(start, total):
+            if any(r._stop_requested for r in runs):
+                for i, r in enumerate(runs):
+                    if results[i] is None:
+                        own(i, it - 1)
+                        r._save_checkpoint(it, last[i], time.perf_counter() - t0[i])
+                        results[i] = r._result("interrupted", it, last[i], t0[i],
+                                               "stopped by Ctrl-C; run again with --resume")
+                return results  # type: ignore[return-value]
+            factor = lr_factor(cfg.optim, it, total, samplers[0].per_epoch)
+            for name, opt in (("g", state.opt_g), ("d", state.opt_d), ("g", state.opt_dg)):
+                if opt is not None:
+                    for group in opt.param_groups:
+                        group["lr"] = base_lr[name] * factor
+            lrs = {"lr_g": base_lr["g"] * factor, "lr_d": base_lr["d"] * factor}
+            for sp in samplers:
+                sp.iteration = it
+            stats = step(state, real_batch).tolist()
+            per_run = [stats] if state.members is None else stats
+            done = it + 1
+            for i, r in enumerate(runs):
+                if results[i] is not None:  # a member that diverged: its networks still step, unused
+                    continue
+                values, now = per_run[i], time.perf_counter() - t0[i]
+                if not all(math.isfinite(v) for v in values):
+                    results[i] = r._result("diverged", it, r._row(it, values, now, lrs), t0[i],
+                                           f"a loss became {values} at iteration {it}")
+                    continue
+                if it % t.log_every == 0 or done == total:
+                    last[i] = r._row(it, values, now, lrs)
+                    logs[i].write(json.dumps(last[i]) + "\n")
+                    logs[i].flush()
+                if r.progress is not None:  # the bar shows this iteration's losses
+                    r.progress(done, total, r._row(it, values, now, lrs))
+                if it % t.sample_every == 0 or done == total:
+                    own(i, it)
+                    r._save_samples(it)
+                if cfg.eval.every and done % cfg.eval.every == 0 and done != total:
+                    own(i, it)
+                    r._evaluate(done)
+                if done % t.checkpoint_every == 0 or done == total:
+                    own(i, it)
+                    if not r._models_finite():
+                        results[i] = r._result("diverged", it, last[i], t0[i],
+                                               f"weights became non-finite by iteration {it}")
+                        continue
+                    r._save_checkpoint(done, last[i], time.perf_counter() - t0[i])
+                    r._write_status("running", done)
+            if all(res is not None for res in results):
+                return results  # type: ignore[return-value]
+    for i, r in enumerate(runs):
+        if results[i] is None:
+            own(i, total - 1)  # the state after the last iteration
+            results[i] = r._result("complete", total, last[i], t0[i])
+            scored = r._evaluate(total, final=True)
+            if scored is not None:
+                results[i].metrics, results[i].protocol = scored["metrics"], scored["protocol"]
+    return results  # type: ignore[return-value]
 
 
 def scoring_changed(run_dir: str | Path, cfg: RunConfig) -> bool:

@@ -1,6 +1,6 @@
 """Executors run :class:`~ganstudy.tasks.RunTask` s and report outcomes as they arrive.
 
-One interface for all of them: ``run(tasks, on_start, on_outcome, on_progress, should_stop)``.
+One interface for all of them: ``slots()`` and ``run(tasks, on_start, on_outcome, on_progress, should_stop)``.
 Heavy backends are imported only when chosen: ``create("ray")`` imports Ray, nothing else does.
 """
 
@@ -16,6 +16,10 @@ from ..tasks import ProgressFn, RunTask, TaskOutcome
 
 class Executor(Protocol):
     name: str
+
+    def slots(self) -> int:
+        """How many tasks can run at once (seed groups are split until each slot has one)."""
+        ...
 
     def run(
         self,

@@ -13,7 +13,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
-from ..tasks import ProgressFn, RunTask, TaskOutcome, execute, worker_threads
+from ..tasks import ProgressFn, RunTask, TaskOutcome, run_task, worker_threads
 
 _progress_queue: mp.Queue | None = None
 
@@ -32,8 +32,8 @@ def _report(run_hash: str, done: int, total: int) -> None:
         _progress_queue.put((run_hash, done, total))
 
 
-def _execute_in_worker(task: RunTask) -> TaskOutcome:
-    return execute(task, _report)
+def _execute_in_worker(task: RunTask) -> list[TaskOutcome]:
+    return run_task(task, _report)
 
 
 class LocalExecutor:
@@ -41,6 +41,9 @@ class LocalExecutor:
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
+
+    def slots(self) -> int:
+        return self.workers
 
     def run(self, tasks: list[RunTask], on_start: Callable[[RunTask], None],
             on_outcome: Callable[[TaskOutcome], None], on_progress: ProgressFn,
@@ -50,9 +53,10 @@ class LocalExecutor:
                 if should_stop():
                     return
                 on_start(task)
-                outcome = execute(task, on_progress)
-                on_outcome(outcome)
-                if outcome.status == "interrupted":
+                outcomes = run_task(task, on_progress)
+                for outcome in outcomes:
+                    on_outcome(outcome)
+                if any(o.status == "interrupted" for o in outcomes):
                     return
             return
         self._run_pool(tasks, on_start, on_outcome, on_progress, should_stop)
@@ -78,11 +82,13 @@ class LocalExecutor:
                 for future in done:
                     task = running.pop(future)
                     try:
-                        outcome = future.result()
+                        outcomes = future.result()
                     except Exception as exc:  # noqa: BLE001 - a worker that died (killed, out of memory)
-                        outcome = TaskOutcome(task.run_hash, "failed", error=f"worker process died: {exc}")
-                    on_outcome(outcome)
-                    if outcome.status == "interrupted":
+                        outcomes = [TaskOutcome(run.run_hash, "failed", error=f"worker process died: {exc}")
+                                    for run in task.runs]
+                    for outcome in outcomes:
+                        on_outcome(outcome)
+                    if any(o.status == "interrupted" for o in outcomes):
                         todo.clear()
             self._drain(progress_queue, on_progress)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GanstudyError
-from ..tasks import ProgressFn, RunTask, TaskOutcome, execute
+from ..tasks import ProgressFn, RunTask, TaskOutcome, run_task
 
 
 def pack(folder: Path) -> bytes:
@@ -45,16 +45,18 @@ def unpack(blob: bytes, folder: Path) -> None:
         tar.extractall(folder, filter="data")  # no absolute paths, links out of the folder or devices
 
 
-def run_on_worker(task: RunTask, payload: bytes | None) -> tuple[TaskOutcome, bytes | None]:
-    """What a Ray worker executes: the same :func:`execute` as every executor."""
+def run_on_worker(task: RunTask, payload: dict[str, bytes] | None) -> tuple[list[TaskOutcome], dict[str, bytes] | None]:
+    """What a Ray worker executes: the same :func:`run_task` as every executor. Without a
+    shared filesystem, ``payload`` holds each run's folder (by run hash) and so does the reply."""
     if payload is None:
-        return execute(task), None
+        return run_task(task), None
     with tempfile.TemporaryDirectory(prefix="ganstudy-") as tmp:
-        local = Path(tmp) / "run"
-        unpack(payload, local)
-        task.run_dir = str(local)
-        outcome = execute(task)
-        return outcome, pack(local)
+        for i, run in enumerate(task.runs):
+            local = Path(tmp) / f"run{i}"
+            unpack(payload[run.run_hash], local)
+            run.run_dir = str(local)
+        outcomes = run_task(task)
+        return outcomes, {run.run_hash: pack(Path(run.run_dir)) for run in task.runs}
 
 
 class RayExecutor:
@@ -75,6 +77,17 @@ class RayExecutor:
         self.gpus_per_run = gpus_per_run
         self.shared_fs = (address is None) if shared_fs is None else shared_fs
         self.max_retries = max_retries
+
+    def slots(self) -> int:
+        """Runs the cluster can hold at once with these per-run resources."""
+        import ray
+
+        self._connect()
+        total = ray.cluster_resources()
+        fit = [total.get("CPU", 1) / self.cpus_per_run]
+        if self.gpus_per_run:
+            fit.append(total.get("GPU", 0) / self.gpus_per_run)
+        return max(1, int(min(fit)))
 
     def _connect(self) -> None:
         import ray
@@ -102,7 +115,7 @@ class RayExecutor:
             task.threads = max(1, int(self.cpus_per_run))
             if self.gpus_per_run and task.device == "auto":
                 task.device = "cuda"
-            payload = None if self.shared_fs else pack(Path(task.run_dir))
+            payload = None if self.shared_fs else {run.run_hash: pack(Path(run.run_dir)) for run in task.runs}
             pending[remote.remote(task, payload)] = task
             on_start(task)
         cancelled = False
@@ -116,26 +129,28 @@ class RayExecutor:
                 self._poll_progress(pending.values(), on_progress)
             for ref in ready:
                 task = pending.pop(ref)
-                on_outcome(self._collect(ref, task))
+                for outcome in self._collect(ref, task):
+                    on_outcome(outcome)
 
     @staticmethod
-    def _collect(ref: Any, task: RunTask) -> TaskOutcome:
+    def _collect(ref: Any, task: RunTask) -> list[TaskOutcome]:
         import ray
 
         try:
-            outcome, blob = ray.get(ref)
+            outcomes, blobs = ray.get(ref)
         except ray.exceptions.TaskCancelledError:
-            return TaskOutcome(task.run_hash, "interrupted", error="cancelled before it ended")
+            return [TaskOutcome(run.run_hash, "interrupted", error="cancelled before it ended") for run in task.runs]
         except ray.exceptions.RayError as exc:  # the worker died more often than Ray retries
-            return TaskOutcome(task.run_hash, "failed", error=f"Ray task failed: {type(exc).__name__}: {exc}",
-                               ended=time.time())
-        if blob is not None:
-            unpack(blob, Path(task.run_dir))
-        return outcome
+            return [TaskOutcome(run.run_hash, "failed", error=f"Ray task failed: {type(exc).__name__}: {exc}",
+                                ended=time.time()) for run in task.runs]
+        for run in task.runs:
+            if blobs is not None:
+                unpack(blobs[run.run_hash], Path(run.run_dir))
+        return outcomes
 
     @staticmethod
     def _poll_progress(tasks: Any, on_progress: ProgressFn) -> None:
-        for task in tasks:
+        for task in (run for t in tasks for run in t.runs):
             try:
                 st = json.loads((Path(task.run_dir) / "status.json").read_text())
             except (FileNotFoundError, json.JSONDecodeError):

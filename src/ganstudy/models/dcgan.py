@@ -71,7 +71,7 @@ class Generator(nn.Module):
         return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.project(z).view(z.shape[0], self.c0, self.s0, self.s0)
+        x = self.project(z).unflatten(-1, (self.c0, self.s0, self.s0))  # (N, ...) or seed-batched (S, N, ...)
         return self.net(x)
 
 

@@ -28,7 +28,7 @@ class Generator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z):
-        return self.net(z).view(z.shape[0], *self.out_shape)
+        return self.net(z).unflatten(-1, self.out_shape)  # (N, ...) or seed-batched (S, N, ...)
 
 
 class Discriminator(nn.Module):

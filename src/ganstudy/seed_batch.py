@@ -1,0 +1,149 @@
+"""Seed-batched training: the S seeds of one configuration trained as one batched model.
+
+Each member is an ordinary run with its own folder: it is built, initialised and resumed
+exactly as it would be alone (its own weights, Adam moments, batch norm statistics,
+training stream and dropout stream), then the members' networks are stacked
+(:mod:`ganstudy.models.stacked`) and stepped together by the same step code. Logs,
+grids, checkpoints and scores are written per member from its own slice of the batched
+state, so the store, resume, evaluation and reports see separate runs. A member equals
+its separate run up to floating-point reassociation (tests/test_seed_batch.py).
+
+When the members cannot step together (a layer without a batched version, or members
+resumed from checkpoints at different iterations) they train one after another, alone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from .atomic import write_json
+from .config import RunConfig
+from .errors import GanstudyError
+from .models.stacked import (
+    NotStackable,
+    member_optimizer_state,
+    member_state_dict,
+    set_dropout_generators,
+    stack,
+    stack_optimizer_state,
+)
+from .steps import GanState
+from .train import (
+    CorruptRun,
+    Progress,
+    RunResult,
+    Start,
+    Trainer,
+    load_resources,
+    make_optimizers,
+    run_loop,
+    stop_on_ctrl_c,
+)
+
+
+def group_key(cfg: RunConfig) -> str:
+    """Runs with the same key differ only in their seed and can train as one seed group."""
+    tree = cfg.model_dump(mode="json")
+    tree["train"].pop("seed")
+    return json.dumps(tree, sort_keys=True)
+
+
+def batching_pays(cfg: RunConfig, device: str = "auto") -> bool:
+    """Does seed batching speed this configuration up here? Dense networks: yes (1.5-2x the
+    seed-iterations/s on a CPU, benchmarks/training_speed.py). Convolutional ones on a CPU:
+    no, grouped convolutions are no faster than one convolution per seed there (DCGAN 227 vs
+    220 ms per seed-iteration, Keras-GAN's DCGAN 488 vs 368), so their seeds train alone;
+    on a GPU they batch."""
+    from .models.registry import get as get_arch
+    from .train import resolve_device
+
+    if not cfg.train.vectorize_seeds:
+        return False
+    if get_arch(cfg.model.arch).kind == "mlp":
+        return True
+    try:
+        return resolve_device(device).type == "cuda"
+    except GanstudyError:
+        return False
+
+
+def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, data_root: str | Path | None = None,
+                     device: str = "auto", progress: Sequence[Progress | None] | None = None) -> list[RunResult]:
+    """Train (or resume, or just collect) the runs ``cfgs[i]`` in ``dirs[i]``, seed-batched."""
+    keys = {group_key(c) for c in cfgs}
+    if len(keys) != 1:
+        raise ValueError("a seed group's configs must differ only in train.seed")
+    progress = list(progress) if progress is not None else [None] * len(cfgs)
+    resources = load_resources(cfgs[0], data_root)
+
+    def trainer(i: int) -> Trainer:
+        return Trainer(cfgs[i], dirs[i], data_root=data_root, device=device, progress=progress[i])
+
+    results: list[RunResult | None] = [None] * len(cfgs)
+    members: list[tuple[int, Trainer, Start]] = []
+    for i in range(len(cfgs)):
+        run = trainer(i)
+        try:
+            where = run.prepare(resume=True, resources=resources, own_dropout_stream=True)
+        except CorruptRun:  # a damaged or foreign checkpoint cannot be continued: redo the run
+            shutil.rmtree(dirs[i])
+            run = trainer(i)
+            where = run.prepare(resume=True, resources=resources, own_dropout_stream=True)
+        if isinstance(where, RunResult):
+            results[i] = where
+        else:
+            members.append((i, run, where))
+
+    together = len(members) > 1 and len({start.iteration for _, _, start in members}) == 1
+    batched = batched_state([run for _, run, _ in members]) if together else None
+    if batched is None:
+        for i, _, _ in members:  # alone, each from its own checkpoint
+            results[i] = Trainer(cfgs[i], dirs[i], data_root=data_root, device=device,
+                                 progress=progress[i], resources=resources).run(resume=True)
+        return results  # type: ignore[return-value]
+
+    runs = [run for _, run, _ in members]
+    for run in runs:  # provenance: which runs trained together
+        run.seed_batched_with = [r.run_hash for r in runs if r is not run]
+        write_json(run.dir / "config.json", run.describe())
+
+    def sync(k: int, iteration: int) -> None:
+        own = runs[k].state
+        own.g.load_state_dict(member_state_dict(batched.g, k))
+        own.d.load_state_dict(member_state_dict(batched.d, k))
+        for mine, theirs, net in ((own.opt_g, batched.opt_g, batched.g), (own.opt_d, batched.opt_d, batched.d),
+                                  (own.opt_dg, batched.opt_dg, batched.d)):
+            if mine is not None:
+                mine.load_state_dict(member_optimizer_state(theirs, net, k))
+
+    with stop_on_ctrl_c(runs):
+        ended = run_loop(runs, batched, [start for _, _, start in members], sync)
+    for (i, run, _), result in zip(members, ended):
+        run.finish(result)
+        results[i] = result
+    return results  # type: ignore[return-value]
+
+
+def batched_state(runs: list[Trainer]) -> GanState | None:
+    """The built runs' networks and optimizers stacked into one state, or None if a layer cannot be.
+    (The runs must be built with ``own_dropout_stream``.)"""
+    states = [run.state for run in runs]
+    try:
+        g = stack([s.g for s in states])
+        d = stack([s.d for s in states])
+    except NotStackable:
+        return None
+    dropout = [run.dropout_rng for run in runs]
+    set_dropout_generators(g, dropout)  # type: ignore[arg-type]
+    set_dropout_generators(d, dropout)  # type: ignore[arg-type]
+    first = states[0]
+    opt_g, opt_d, opt_dg = make_optimizers(first.cfg, g, d)
+    stack_optimizer_state(opt_g, g, [s.opt_g.state_dict() for s in states])
+    stack_optimizer_state(opt_d, d, [s.opt_d.state_dict() for s in states])
+    if opt_dg is not None:
+        stack_optimizer_state(opt_dg, d, [s.opt_dg.state_dict() for s in states])  # type: ignore[union-attr]
+    return GanState(first.cfg, g, d, opt_g, opt_d, opt_dg, first.loss, [s.rng for s in states], first.device,
+                    members=len(states))

@@ -1,0 +1,189 @@
+"""Seed-batched training: each member is its separate run, up to floating-point rounding."""
+
+import json
+
+import pytest
+import torch
+from conftest import run_weights, same_weights, tiny, weight_gap
+from torch import nn
+
+from ganstudy.config import load_config
+from ganstudy.models import build
+from ganstudy.models.stacked import (
+    STACKERS,
+    NotStackable,
+    layer_key,
+    member_optimizer_state,
+    member_state_dict,
+    set_dropout_generators,
+    stack,
+    stack_optimizer_state,
+)
+from ganstudy.seed_batch import group_key, train_seed_group
+from ganstudy.study import with_seed
+from ganstudy.train import CHECKPOINT, train
+
+ARCHS = [  # (overrides, image shape): every built-in architecture, with batch norm and dropout where it has them
+    ([], (28, 28, 1)),
+    (["model.d_batchnorm=true", "model.d_dropout=0.3", "model.g_dropout=0.2"], (28, 28, 1)),
+    (["model.arch='dcgan'"], (32, 32, 3)),
+    (["model.arch='keras-dcgan'"], (28, 28, 1)),
+    (["model.arch='cits4404-dcgan'"], (32, 32, 3)),
+]
+
+
+def _members(overrides, shape, s=3):
+    cfg = load_config(None, overrides)
+    nets, dropout = [], []
+    for seed in range(s):
+        torch.manual_seed(seed)
+        nets.append(build(cfg.model, shape, "sigmoid"))
+        dropout.append(torch.Generator().set_state(torch.get_rng_state()))
+    return cfg, nets, dropout
+
+
+@pytest.mark.parametrize("overrides,shape", ARCHS)
+def test_a_stacked_network_computes_each_member_and_its_gradients(overrides, shape):
+    cfg, nets, dropout = _members(overrides, shape)
+    g = stack([n[0] for n in nets])
+    d = stack([n[1] for n in nets])
+    streams = [torch.Generator().set_state(r.get_state()) for r in dropout]  # one per member, G's and D's draws
+    set_dropout_generators(g, streams)
+    set_dropout_generators(d, streams)
+    z = torch.randn(3, 8, cfg.model.latent_dim)
+    out = d(g(z))
+    out.sum().backward()
+    for i, (gi, di) in enumerate(nets):
+        torch.set_rng_state(dropout[i].get_state())  # the member's own run draws dropout from the global stream
+        alone = di(gi(z[i]))
+        alone.sum().backward()
+        assert torch.allclose(alone, out[i], atol=1e-5), i
+        for net, batched in ((gi, g), (di, d)):
+            grads = {name: p.grad for name, p in net.named_parameters()}
+            stacked = {name: p.grad for name, p in batched.named_parameters()}
+            # Relative to the network's largest gradient: a bias followed by batch norm has a gradient
+            # that is zero in exact arithmetic, i.e. pure rounding noise.
+            scale = max(grad.abs().max().item() for grad in grads.values())
+            for name, grad in grads.items():
+                mine = stacked[name][i].transpose(-1, -2) if stacked[name][i].shape != grad.shape else stacked[name][i]
+                assert torch.allclose(mine, grad, rtol=1e-4, atol=1e-5 * scale), name
+        # running statistics moved as the member's own did, and the state dict is the member's format
+        for net, batched in ((gi, g), (di, d)):
+            mine = member_state_dict(batched, i)
+            assert mine.keys() == net.state_dict().keys()
+            assert all(torch.allclose(mine[k].double(), v.double(), atol=1e-6) for k, v in net.state_dict().items())
+
+
+def test_member_state_and_optimizer_state_round_trip_exactly():
+    cfg, nets, _ = _members([], (28, 28, 1))
+    gs = [n[0] for n in nets]
+    opts = []
+    for net in gs:  # a couple of real Adam steps so every moment is non-trivial
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+        for _ in range(2):
+            opt.zero_grad()
+            net(torch.randn(4, cfg.model.latent_dim)).square().mean().backward()
+            opt.step()
+        opts.append(opt)
+    g = stack(gs)
+    batched_opt = torch.optim.Adam(g.parameters(), lr=1e-3, fused=True)
+    stack_optimizer_state(batched_opt, g, [o.state_dict() for o in opts])
+    for i, (net, opt) in enumerate(zip(gs, opts)):
+        assert same_weights(member_state_dict(g, i), net.state_dict())
+        mine, theirs = member_optimizer_state(batched_opt, g, i), opt.state_dict()
+        assert mine["param_groups"] == theirs["param_groups"]
+        for k, slot in theirs["state"].items():
+            assert all(torch.equal(mine["state"][k][key], value) for key, value in slot.items())
+
+
+def test_an_unknown_layer_is_not_stackable(monkeypatch):
+    _, nets, _ = _members([], (28, 28, 1), s=2)
+    monkeypatch.delitem(STACKERS._items, layer_key(nn.Tanh))
+    with pytest.raises(NotStackable, match="Tanh"):
+        stack([n[0] for n in nets])
+
+
+CASES = {  # each exercises a different path of the step
+    "keras, BN in G": {},
+    "pytorch, one D call on real+fake": {"train.step_style": "pytorch"},
+    "dropout in both": {"model.d_dropout": 0.25, "model.g_dropout": 0.1},
+    "wasserstein-gp": {"loss.kind": "wasserstein", "train.step_style": "pytorch", "train.d_steps": 2},
+    "D learns in G step": {"train.d_learns_in_g_step": True, "optim.schedule": "cosine"},
+    "dcgan": {"model.arch": "cits4404-dcgan", "model.g_channels": [16, 8], "model.d_channels": [8, 16],
+              "model.g_batchnorm": [False, True], "model.d_batchnorm": False, "train.iterations": 6},
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_member_equals_its_separate_run(case, tmp_path):
+    cfgs = [with_seed(tiny(**CASES[case]), seed) for seed in (0, 1, 2)]
+    grouped = train_seed_group(cfgs, [tmp_path / f"g{c.train.seed}" for c in cfgs])
+    for cfg, result in zip(cfgs, grouped):
+        seed = cfg.train.seed
+        alone = train(cfg, tmp_path / f"a{seed}")
+        assert result.status == alone.status == "complete"
+        # Under half of one Adam step (lr 2e-4): rounding differences move a weight by at most
+        # that where its gradient is pure rounding noise (a bias that batch norm cancels).
+        assert weight_gap(run_weights(tmp_path / f"g{seed}"), run_weights(tmp_path / f"a{seed}")) < 1e-4
+        rows = [[json.loads(line) for line in (tmp_path / f"{w}{seed}" / "metrics.jsonl").read_text().splitlines()]
+                for w in "ga"]
+        assert [r["iteration"] for r in rows[0]] == [r["iteration"] for r in rows[1]]
+        for mine, theirs in zip(*rows):
+            assert mine["g_loss"] == pytest.approx(theirs["g_loss"], abs=1e-4)
+            assert mine["d_acc"] == theirs["d_acc"]
+        assert result.metrics["fid"] == pytest.approx(alone.metrics["fid"], rel=1e-3)
+        files = sorted(p.relative_to(tmp_path / f"a{seed}").as_posix() for p in (tmp_path / f"a{seed}").rglob("*"))
+        assert files == sorted(p.relative_to(tmp_path / f"g{seed}").as_posix() for p in (tmp_path / f"g{seed}").rglob("*"))
+
+
+def test_a_group_checkpoint_continues_alone_and_a_diverged_member_leaves_the_others_be(tmp_path):
+    cfgs = [with_seed(tiny(), seed) for seed in (0, 1)]
+    dirs = [tmp_path / "m0", tmp_path / "m1"]
+    reference = train_seed_group(cfgs, [tmp_path / "r0", tmp_path / "r1"])
+    # Both members stopped at iteration 5 (a checkpoint); member 1's weights then turn to NaN.
+    first = train_seed_group([with_seed(tiny(**{"train.iterations": 5}), s) for s in (0, 1)], dirs)
+    assert [r.status for r in first] == ["complete", "complete"]
+    for d in dirs:
+        (d / "result.json").unlink()
+        for name in ("config.json", "status.json"):
+            (d / name).unlink()
+    ckpt = torch.load(dirs[1] / CHECKPOINT, weights_only=True)
+    ckpt["run_hash"] = cfgs[1].run_hash()
+    for v in ckpt["g"].values():
+        if v.is_floating_point():
+            v.fill_(float("nan"))
+    torch.save(ckpt, dirs[1] / CHECKPOINT)
+    ckpt = torch.load(dirs[0] / CHECKPOINT, weights_only=True)
+    ckpt["run_hash"] = cfgs[0].run_hash()
+    torch.save(ckpt, dirs[0] / CHECKPOINT)
+    results = train_seed_group(cfgs, dirs)
+    assert [r.status for r in results] == ["complete", "diverged"]
+    assert "iteration 5" in results[1].reason
+    assert weight_gap(run_weights(dirs[0]), run_weights(tmp_path / "r0")) < 1e-5
+    assert reference[0].status == "complete"
+
+
+def test_members_at_different_iterations_train_alone(tmp_path):
+    cfgs = [with_seed(tiny(), seed) for seed in (0, 1)]
+    dirs = [tmp_path / "m0", tmp_path / "m1"]
+    trainer_seed0 = tmp_path / "m0"
+    from ganstudy.train import Trainer
+
+    t = Trainer(cfgs[0], trainer_seed0)
+    t.progress = lambda done, total, row: setattr(t, "_stop_requested", done == 7 or t._stop_requested)
+    assert t.run().status == "interrupted"
+    results = train_seed_group(cfgs, dirs)
+    assert [r.status for r in results] == ["complete", "complete"]
+    for seed in (0, 1):
+        assert same_weights(run_weights(dirs[seed]), run_weights(_alone(cfgs[seed], tmp_path / f"a{seed}")))
+
+
+def _alone(cfg, folder):
+    train(cfg, folder)
+    return folder
+
+
+def test_group_keys_ignore_only_the_seed():
+    assert group_key(with_seed(tiny(), 0)) == group_key(with_seed(tiny(), 5))
+    assert group_key(tiny()) != group_key(tiny(**{"optim.lr": 0.001}))
+    assert tiny(**{"train.vectorize_seeds": False}).run_hash() == tiny().run_hash()  # execution, not the run
