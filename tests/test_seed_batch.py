@@ -114,6 +114,21 @@ CASES = {  # each exercises a different path of the step
 }
 
 
+def _function(run_dir, cfg):
+    """G on fixed noise (batch statistics) and D on fixed images, from a run's checkpoint."""
+    from ganstudy.losses import get as get_loss
+
+    ckpt = torch.load(run_dir / CHECKPOINT, weights_only=True)
+    g, d = build(cfg.model, (28, 28, 1), get_loss(cfg.loss.kind).d_head)
+    g.load_state_dict(ckpt["g"])
+    d.load_state_dict(ckpt["d"])
+    z = torch.randn(64, cfg.model.latent_dim, generator=torch.Generator().manual_seed(0))
+    x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    torch.manual_seed(2)  # the same dropout masks for both runs compared
+    with torch.no_grad():
+        return g.train()(z), d.eval()(x)
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_each_member_equals_its_separate_run(case, tmp_path):
     cfgs = [with_seed(tiny(**CASES[case]), seed) for seed in (0, 1, 2)]
@@ -122,9 +137,12 @@ def test_each_member_equals_its_separate_run(case, tmp_path):
         seed = cfg.train.seed
         alone = train(cfg, tmp_path / f"a{seed}")
         assert result.status == alone.status == "complete"
-        # Under half of one Adam step (lr 2e-4): rounding differences move a weight by at most
-        # that where its gradient is pure rounding noise (a bias that batch norm cancels).
-        assert weight_gap(run_weights(tmp_path / f"g{seed}"), run_weights(tmp_path / f"a{seed}")) < 1e-4
+        # The same networks: the same function of their inputs, to 0.5% of the [-1, 1] output range
+        # (a wrong member, mask or statistic is off by tenths). Not every weight to 1e-6: where
+        # batch norm (nearly) cancels a direction, the gradient is rounding noise, and Adam
+        # turns noise into steps of size lr whatever its size.
+        mine, theirs = _function(tmp_path / f"g{seed}", cfg), _function(tmp_path / f"a{seed}", cfg)
+        assert all(torch.allclose(a, b, atol=5e-3) for a, b in zip(mine, theirs))
         rows = [[json.loads(line) for line in (tmp_path / f"{w}{seed}" / "metrics.jsonl").read_text().splitlines()]
                 for w in "ga"]
         assert [r["iteration"] for r in rows[0]] == [r["iteration"] for r in rows[1]]
@@ -134,6 +152,9 @@ def test_each_member_equals_its_separate_run(case, tmp_path):
         assert result.metrics["fid"] == pytest.approx(alone.metrics["fid"], rel=1e-3)
         files = sorted(p.relative_to(tmp_path / f"a{seed}").as_posix() for p in (tmp_path / f"a{seed}").rglob("*"))
         assert files == sorted(p.relative_to(tmp_path / f"g{seed}").as_posix() for p in (tmp_path / f"g{seed}").rglob("*"))
+    # ... and the comparison can tell seeds apart: member 0 is not seed 1's run
+    mine, other = _function(tmp_path / "g0", cfgs[0]), _function(tmp_path / "a1", cfgs[1])
+    assert not torch.allclose(mine[0], other[0], atol=5e-3)
 
 
 def test_a_group_checkpoint_continues_alone_and_a_diverged_member_leaves_the_others_be(tmp_path):

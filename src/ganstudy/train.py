@@ -33,6 +33,7 @@ from .errors import GanstudyError
 from .images import save_grid
 from .losses import get as get_loss
 from .models import build, count_parameters
+from .models.registry import get as get_arch
 from .schedules import lr_factor
 from .steps import STAT_NAMES, STEP_STYLES, GanState
 
@@ -87,8 +88,10 @@ Progress = Callable[[int, int, dict[str, float]], None]  # (iteration done, tota
 class Sampler:
     """Real batches: Keras-GAN's random indices with replacement, or shuffled real epochs."""
 
-    def __init__(self, images: torch.Tensor, cfg: RunConfig, rng: torch.Generator, device: torch.device) -> None:
+    def __init__(self, images: torch.Tensor, cfg: RunConfig, rng: torch.Generator, device: torch.device,
+                 channels_last: bool = False) -> None:
         self.images, self.cfg, self.rng, self.device = images, cfg, rng, device
+        self.channels_last = channels_last
         self.n = images.shape[0]
         self.batch = cfg.train.batch_size
         if cfg.train.epochs and self.n < self.batch:
@@ -111,7 +114,8 @@ class Sampler:
         else:
             idx = torch.randint(0, self.n, (self.batch,), generator=self.rng)
         batch = self.images[idx.to(self.images.device)]
-        return scale(batch, self.cfg.data.scale).to(self.device, non_blocking=True)
+        batch = scale(batch, self.cfg.data.scale).to(self.device, non_blocking=True)
+        return batch.contiguous(memory_format=torch.channels_last) if self.channels_last else batch
 
 
 @dataclass
@@ -202,11 +206,17 @@ class Trainer:
                 self.dropout_rng = torch.Generator(self.device).manual_seed(derive_seed(cfg.train.seed, "dropout"))
         g.to(self.device)
         d.to(self.device)
+        # Convolutions in channels-last layout on a CPU (oneDNN): Keras-GAN's DCGAN step 274 vs
+        # 314 ms, the DCGAN preset unchanged; the same arithmetic up to rounding.
+        channels_last = self.device.type == "cpu" and get_arch(cfg.model.arch).kind == "conv"
+        if channels_last:
+            g.to(memory_format=torch.channels_last)
+            d.to(memory_format=torch.channels_last)
         opt_g, opt_d, opt_dg = make_optimizers(cfg, g, d)
         rng = torch.Generator().manual_seed(derive_seed(cfg.train.seed, "train"))
         self.state = GanState(cfg, g, d, opt_g, opt_d, opt_dg, self.loss, [rng], self.device)
         images = torch.from_numpy(self.data.train.images)
-        self.sampler = Sampler(images.to(self.device), cfg, rng, self.device)
+        self.sampler = Sampler(images.to(self.device), cfg, rng, self.device, channels_last)
         self.total = self.sampler.total_iterations()
         grid_rng = torch.Generator().manual_seed(cfg.eval.grid_seed)
         self.grid_noise = torch.randn(cfg.eval.grid_size**2, cfg.model.latent_dim, generator=grid_rng).to(self.device)
