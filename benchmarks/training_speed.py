@@ -6,8 +6,8 @@
 (b) ganstudy's single-run step in both step styles, same model and batch size;
 (c) seed-batched training of S = 1, 3, 5 seeds as one model, both step styles;
 (d) on a CPU with several threads: the whole machine as ``ganstudy run --workers N`` uses it,
-    N single-threaded processes each training the largest S seed-batched (timed after the table,
-    against the same reference median).
+    N single-threaded processes each training one run, or the largest S seed-batched (timed
+    after the table, against the same reference median).
 
 Every variant is built first, then timed in interleaved rounds (reference, variant,
 reference, ...) and the median round is kept, so a noisy machine moves all of them alike;
@@ -231,22 +231,24 @@ def bench(device: torch.device, args: argparse.Namespace) -> None:
     if device.type == "cpu" and args.threads > 1:
         biggest = max(args.seeds)
         for style in ("pytorch", "keras"):
-            row = (f"whole machine: {args.threads} procs x {biggest} seeds, {style}", style, biggest)
-            machine.append((row[0], style, whole_machine(row, args.threads, args)))
+            for seeds in (None, biggest):
+                what = f"{biggest} seeds batched" if seeds else "one run"
+                row = (f"whole machine: {args.threads} procs x {what}, {style}", style, seeds)
+                machine.append((row[0], style, whole_machine(row, args.threads, args)))
     where = f"{args.threads} CPU threads" if device.type == "cpu" else torch.cuda.get_device_name(device)
     print(f"\nKeras-GAN MLP (G 1.49M, D 0.53M parameters), batch {args.batch}, {where}; "
           f"median of {args.rounds} rounds x {args.iterations} iterations")
     kind = "peak RSS MiB" if device.type == "cpu" else "CUDA peak MiB"
     print("x ref: total seed-iterations/s over the plain reference of the same step style")
-    print(f"{'':44s} {'ms/it':>8s} {'it/s/seed':>10s} {'seed-it/s':>10s} {'x ref':>7s} {kind:>13s}")
+    print(f"{'':52s} {'ms/it':>8s} {'it/s/seed':>10s} {'seed-it/s':>10s} {'x ref':>7s} {kind:>13s}")
     for name, kind_, seeds in rows:
         t = statistics.median(times[name])
         spread = (max(times[name]) - min(times[name])) / t
         style = kind_.removeprefix("reference-")
-        print(f"{name:44s} {1000 * t:8.2f} {1 / t:10.1f} {(seeds or 1) / t:10.1f} {(seeds or 1) * ref[style] / t:7.2f} "
+        print(f"{name:52s} {1000 * t:8.2f} {1 / t:10.1f} {(seeds or 1) / t:10.1f} {(seeds or 1) * ref[style] / t:7.2f} "
               f"{memory[name]:13.0f}   (rounds vary {100 * spread:.0f}%)")
     for name, style, rate in machine:
-        print(f"{name:44s} {'':8s} {'':10s} {rate:10.1f} {rate * ref[style]:7.2f}   "
+        print(f"{name:52s} {'':8s} {'':10s} {rate:10.1f} {rate * ref[style]:7.2f}   "
               "(1 thread each, timed after the table)")
 
 
