@@ -52,8 +52,9 @@ def group_key(cfg: RunConfig) -> str:
 
 
 def batching_pays(cfg: RunConfig, device: str = "auto") -> bool:
-    """Does seed batching speed this configuration up here? Dense networks: yes (1.5-2x the
-    seed-iterations/s on a CPU, benchmarks/training_speed.py). Convolutional ones on a CPU:
+    """Does seed batching speed this configuration up here? Dense networks: yes (five seeds on a
+    2-core CPU: 1.25-1.3x the seed-iterations/s of one run in one process, 1.16-1.32x with
+    --workers 2; benchmarks/training_speed.py). Convolutional ones on a CPU:
     no, grouped convolutions are no faster than one convolution per seed there (DCGAN 227 vs
     220 ms per seed-iteration, Keras-GAN's DCGAN 488 vs 368), so their seeds train alone;
     on a GPU they batch."""
