@@ -245,3 +245,15 @@ def test_a_study_trains_its_seeds_batched_and_says_so(tmp_path):
     assert len(baseline) == 2
     assert baseline[0]["seed_batched_with"] == [baseline[1]["run_hash"]]
     assert baseline[1]["seed_batched_with"] == [baseline[0]["run_hash"]]
+
+
+def test_workers_auto_is_one_process_a_core_and_bad_counts_are_refused(tmp_path, capsys):
+    from ganstudy.runner import auto_workers
+    from ganstudy.tasks import worker_threads
+
+    cores = worker_threads(1)
+    assert auto_workers(100, "cpu") == cores and auto_workers(1, "cpu") == 1
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", str(write_study(tmp_path)), "--workers", "0"])
+    assert exit_.value.code == 2
+    assert "give a whole number of workers (1 or more) or auto" in capsys.readouterr().err

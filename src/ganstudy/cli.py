@@ -94,6 +94,18 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return _train_and_report(trainer, args.resume)
 
 
+def _workers(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number of workers (1 or more) or auto")
+    return n
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_study
 
@@ -316,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", help="study TOML file, or a study folder to continue")
     p.add_argument("--out", metavar="DIR", help="study folder (default ganstudy-runs/<study file name>)")
     p.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 instead of the study's")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="runs at once in worker processes (default 1)")
+    p.add_argument("--workers", type=_workers, default="auto", metavar="N",
+                   help="tasks at once in worker processes, or auto (default): one a core on a CPU, as many as "
+                        "there are runs to do and memory allows; 1 on a GPU")
     p.add_argument("--executor", default="local", help="local (default) or ray")
     p.add_argument("--address", metavar="ADDR", help="ray: the cluster's address (default: start a local Ray)")
     p.add_argument("--cpus-per-run", type=float, default=1, metavar="C", help="ray: CPUs (and torch threads) per run")

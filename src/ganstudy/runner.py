@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from .executors import create as create_executor
 from .progress import StudyProgress
 from .store import ENDED, FAILED, INTERRUPTED, RUNNING, RunRecord, StudyStore
 from .study import Study, StudyMeta, load_study, with_seed
-from .tasks import RunTask, TaskOutcome, seed_group
+from .tasks import RunTask, TaskOutcome, seed_group, worker_threads
 from .train import scoring_changed
 
 MAX_ATTEMPTS = 3
@@ -78,7 +79,7 @@ def _label(case_id: str, seed: int) -> str:
     return f"{case_id} seed {seed}"
 
 
-def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | None = None, workers: int = 1,
+def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | None = None, workers: int | str = 1,
               executor: str = "local", executor_options: dict[str, Any] | None = None,
               data_root: str | Path | None = None, device: str = "auto", overrides: list[str] | None = None,
               live: bool | None = None, max_attempts: int = MAX_ATTEMPTS) -> StudySummary:
@@ -114,8 +115,38 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
                                  total_iterations=t.iterations or t.epochs))
         if not tasks:
             return summary
+        if workers == "auto":
+            workers = auto_workers(len(tasks), device) if executor == "local" else 1
+            if executor == "local":
+                threads = worker_threads(workers)
+                print(f"--workers auto: {workers} worker process{'es' if workers > 1 else ''}, "
+                      f"{threads} torch thread{'s' if threads > 1 else ''} each", file=sys.stderr)
         _dispatch(store, tasks, labels, summary, executor, {"workers": workers, **(executor_options or {})}, live)
     return summary
+
+
+def auto_workers(runs: int, device: str = "auto") -> int:
+    """Worker processes for ``--workers auto``: one a core on a CPU (one process with all the
+    threads uses two cores about 1.4x worse than two processes with one each, see
+    benchmarks/training_speed.py), no more than the runs to do or 1.5 GiB of memory each
+    allow; 1 on a GPU, which one process keeps busy."""
+    import os
+
+    from .tasks import worker_threads
+    from .train import resolve_device
+
+    try:
+        if resolve_device(device).type == "cuda":
+            return 1
+    except GanstudyError:
+        return 1
+    cores = worker_threads(1)
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        memory = 0
+    by_memory = int(memory // (1.5 * 2**30)) if memory else cores
+    return max(1, min(cores, runs, by_memory))
 
 
 def group_seeds(tasks: list[RunTask], workers: int = 1) -> list[RunTask]:
