@@ -245,6 +245,12 @@ def test_a_study_trains_its_seeds_batched_and_says_so(tmp_path):
     assert len(baseline) == 2
     assert baseline[0]["seed_batched_with"] == [baseline[1]["run_hash"]]
     assert baseline[1]["seed_batched_with"] == [baseline[0]["run_hash"]]
+    from ganstudy.report import write_report
+
+    res, folder = write_report(out)
+    assert "seed-batched with 1 other seed" in (folder / "report.md").read_text()
+    walls = {json.loads((out / f / "result.json").read_text())["wall_seconds"] for f in run_folders(out)}
+    assert res.provenance["total_train_seconds"] == pytest.approx(sum(walls), abs=0.2)  # a group's time counted once
 
 
 def test_workers_auto_is_one_process_a_core_and_bad_counts_are_refused(tmp_path, capsys):

@@ -421,10 +421,11 @@ class Trainer:
             write_json(self.dir / "result.json", result.to_json())
         self._write_status(result.status, result.iterations, reason=result.reason)
 
-    def _result(self, status: str, iterations: int, last: dict[str, float], t0: float, reason: str = "") -> RunResult:
+    def _result(self, status: str, iterations: int, last: dict[str, float], t0: float, reason: str = "",
+                now: float | None = None) -> RunResult:
         summary = summary_line(int(last["iteration"]), last) if last else ""
-        return RunResult(status, iterations, self.total, last, round(time.perf_counter() - t0, 3), self.run_hash,
-                         summary, reason)
+        wall = (now if now is not None else time.perf_counter()) - t0
+        return RunResult(status, iterations, self.total, last, round(wall, 3), self.run_hash, summary, reason)
 
 
 @contextmanager
@@ -524,13 +525,15 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
                     r._write_status("running", done)
             if all(res is not None for res in results):
                 return results  # type: ignore[return-value]
-    for i, r in enumerate(runs):
-        if results[i] is None:
-            own(i, total - 1)  # the state after the last iteration
-            results[i] = r._result("complete", total, last[i], t0[i])
-            scored = r._evaluate(total, final=True)
-            if scored is not None:
-                results[i].metrics, results[i].protocol = scored["metrics"], scored["protocol"]
+    end = time.perf_counter()  # training ends for every member at once; scoring is not training time
+    complete = [i for i, res in enumerate(results) if res is None]
+    for i in complete:
+        results[i] = runs[i]._result("complete", total, last[i], t0[i], now=end)
+    for i in complete:
+        own(i, total - 1)  # the state after the last iteration
+        scored = runs[i]._evaluate(total, final=True)
+        if scored is not None:
+            results[i].metrics, results[i].protocol = scored["metrics"], scored["protocol"]  # type: ignore[union-attr]
     return results  # type: ignore[return-value]
 
 

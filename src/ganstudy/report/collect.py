@@ -149,7 +149,13 @@ def provenance(runs: list[RunInfo]) -> dict[str, Any]:
     import scipy
     import torch
 
-    walls = [r.wall_seconds for r in runs if r.wall_seconds]
+    # Training time once per process that trained: a run shared by several cases counts once,
+    # and the members of a seed batch share one wall time.
+    walls: dict[frozenset[str], float] = {}
+    for r in runs:
+        if r.wall_seconds:
+            together = frozenset([r.row.run_hash, *(r.described.get("seed_batched_with") or [])])
+            walls[together] = max(walls.get(together, 0.0), r.wall_seconds)
     return {
         "ganstudy": __version__,
         "python": platform.python_version(),
@@ -159,5 +165,5 @@ def provenance(runs: list[RunInfo]) -> dict[str, Any]:
         "platform": platform.platform(),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "threads": torch.get_num_threads(),
-        "total_train_seconds": round(sum(walls), 1),
+        "total_train_seconds": round(sum(walls.values()), 1),
     }

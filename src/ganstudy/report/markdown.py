@@ -60,6 +60,11 @@ def metric_rows(res: StudyResults, metric: str) -> list[list[str]]:
     return rows
 
 
+def _trained(described: dict) -> str:
+    others = described.get("seed_batched_with") or []
+    return f"seed-batched with {len(others)} other seed{'s' if len(others) > 1 else ''}" if others else "alone"
+
+
 def render(res: StudyResults) -> str:
     s = res.study
     m = res.primary
@@ -112,9 +117,9 @@ def render(res: StudyResults) -> str:
     out += [f"- {k}: {v}" for k, v in prov.items()]
     out += [f"- seeds: {s.seeds}", f"- study file: {s.path}", ""]
     out += ["### Runs", ""]
-    out += _table(["case", "seed", "run", "status", "device", "threads", "wall time (s)"], [
+    out += _table(["case", "seed", "run", "status", "device", "threads", "trained", "wall time (s)"], [
         [r.row.case, str(r.row.seed), r.row.run_hash[:8], r.row.status, str(r.described.get("device", "-")),
-         str(r.described.get("threads", "-")), num(r.wall_seconds, 3)]
+         str(r.described.get("threads", "-")), _trained(r.described), num(r.wall_seconds, 3)]
         for r in res.runs
     ])
     out += ["", "### Resolved configs", "", "The baseline, every key:", "", "```toml"]
