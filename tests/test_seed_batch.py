@@ -184,19 +184,25 @@ def test_a_resumed_group_with_a_diverged_member_finishes_the_others(tmp_path):
     assert weight_gap(run_weights(dirs[0]), run_weights(tmp_path / "r0")) < 1e-5  # untouched by its NaN neighbour
 
 
-def test_members_at_different_iterations_train_alone(tmp_path):
-    cfgs = [with_seed(tiny(), seed) for seed in (0, 1)]
-    dirs = [tmp_path / "m0", tmp_path / "m1"]
+def test_members_at_different_iterations_train_alone_or_in_the_largest_set(tmp_path):
+    cfgs = [with_seed(tiny(), seed) for seed in (0, 1, 2)]
+    dirs = [tmp_path / "m0", tmp_path / "m1", tmp_path / "m2"]
     trainer_seed0 = tmp_path / "m0"
     from ganstudy.train import Trainer
 
     t = Trainer(cfgs[0], trainer_seed0)
     t.progress = lambda done, total, row: setattr(t, "_stop_requested", done == 7 or t._stop_requested)
     assert t.run().status == "interrupted"
-    results = train_seed_group(cfgs, dirs)
-    assert [r.status for r in results] == ["complete", "complete"]
-    for seed in (0, 1):
-        assert same_weights(run_weights(dirs[seed]), run_weights(_alone(cfgs[seed], tmp_path / f"a{seed}")))
+    results = train_seed_group(cfgs, dirs)  # seed 0 at iteration 7 goes on alone; seeds 1 and 2 start together
+    assert [r.status for r in results] == ["complete", "complete", "complete"]
+    assert same_weights(run_weights(dirs[0]), run_weights(_alone(cfgs[0], tmp_path / "a0")))
+    described = [json.loads((d / "config.json").read_text()) for d in dirs]
+    assert described[0]["seed_batched_with"] is None
+    assert described[1]["seed_batched_with"] == [described[2]["run_hash"]]
+    reference = train_seed_group(cfgs[1:], [tmp_path / "r1", tmp_path / "r2"])
+    assert [r.status for r in reference] == ["complete", "complete"]
+    for seed in (1, 2):
+        assert same_weights(run_weights(dirs[seed]), run_weights(tmp_path / f"r{seed}"))
 
 
 def _alone(cfg, folder):

@@ -8,8 +8,9 @@ grids, checkpoints and scores are written per member from its own slice of the b
 state, so the store, resume, evaluation and reports see separate runs. A member equals
 its separate run up to floating-point reassociation (tests/test_seed_batch.py).
 
-When the members cannot step together (a layer without a batched version, or members
-resumed from checkpoints at different iterations) they train one after another, alone.
+When the members cannot step together (a layer without a batched version) they train one
+after another, alone; members resumed from checkpoints at different iterations step
+together in the largest set that stands at one iteration, the others alone.
 """
 
 from __future__ import annotations
@@ -98,14 +99,22 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
         else:
             members.append((i, run, where))
 
-    together = len(members) > 1 and len({start.iteration for _, _, start in members}) == 1
-    batched = batched_state([run for _, run, _ in members]) if together else None
+    # The largest set of members standing at the same iteration steps together; the others
+    # (a run interrupted alone, a kill between two members' checkpoints) continue alone.
+    by_start: dict[int, list[tuple[int, Trainer, Start]]] = {}
+    for member in members:
+        by_start.setdefault(member[2].iteration, []).append(member)
+    together = max(by_start.values(), key=len, default=[])
+    batched = batched_state([run for _, run, _ in together]) if len(together) > 1 else None
     if batched is None:
-        for i, _, _ in members:  # alone, each from its own checkpoint
+        together = []
+    for i, _, _ in members:
+        if all(i != j for j, _, _ in together):
             results[i] = Trainer(cfgs[i], dirs[i], data_root=data_root, device=device,
                                  progress=progress[i], resources=resources).run(resume=True)
+    if batched is None:
         return results  # type: ignore[return-value]
-
+    members = together
     runs = [run for _, run, _ in members]
     for run in runs:  # provenance: which runs trained together
         run.seed_batched_with = [r.run_hash for r in runs if r is not run]
