@@ -38,7 +38,7 @@ from ganstudy.data import scale as scale_images
 from ganstudy.seed_batch import batched_state
 from ganstudy.steps import STEP_STYLES
 from ganstudy.study import with_seed
-from ganstudy.train import Trainer, load_resources
+from ganstudy.train import Trainer, load_resources, real_batches
 
 
 def reference_models() -> tuple[nn.Module, nn.Module]:
@@ -109,13 +109,9 @@ def ganstudy_step(style: str, seeds: int | None, batch: int, device: str, tmp: P
         run._build(own_dropout_stream=seeds is not None)
         runs.append(run)
     step = STEP_STYLES[style]
-    if seeds is None:
-        state, real_batch = runs[0].state, runs[0].sampler
-    else:
-        state = batched_state(runs)
-        assert state is not None
-        samplers = [r.sampler for r in runs]
-        real_batch = lambda: torch.stack([s() for s in samplers])  # noqa: E731
+    state = runs[0].state if seeds is None else batched_state(runs)
+    assert state is not None
+    real_batch = real_batches([r.sampler for r in runs], state)
 
     def one() -> None:
         step(state, real_batch).tolist()  # the loop reads the losses every iteration

@@ -272,8 +272,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(f"{len(runs)} runs to train ({total} case x seed pairs; {total - len(runs)} shared with identical training)")
     from .seed_batch import batching_pays, group_key
 
-    batched = {group_key(r.config) for r in runs if batching_pays(r.config)}
-    alone = sum(1 for r in runs if not batching_pays(r.config))
+    pays = [batching_pays(r.config) for r in runs]
+    batched = {group_key(r.config) for r, p in zip(runs, pays) if p}
+    alone = pays.count(False)
     if batched:
         print(f"seed-batched: the runs train as {len(batched)} groups of one configuration's seeds"
               + (f", {alone} alone (train.vectorize_seeds = false, or convolutional on a CPU)" if alone else "")

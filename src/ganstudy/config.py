@@ -180,6 +180,11 @@ class OptimConfig(_Section):
     milestone_unit: Literal["iteration", "epoch"] = "iteration"
     values: list[float] = Field(default_factory=list, description="step schedule: the lr after each milestone")
     gamma: float | None = Field(None, gt=0, description="step schedule: multiply the lr by this at each milestone")
+
+    def base_lr(self, net: str) -> float:
+        """The learning rate of network ``net`` ("g" or "d") before any schedule."""
+        own = self.lr_g if net == "g" else self.lr_d
+        return own or self.lr
     min_factor: float = Field(0.0, ge=0, le=1, description="linear/cosine: end at lr * this")
 
     @model_validator(mode="after")

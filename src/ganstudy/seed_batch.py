@@ -82,18 +82,18 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
     resources = load_resources(cfgs[0], data_root)
 
     def trainer(i: int) -> Trainer:
-        return Trainer(cfgs[i], dirs[i], data_root=data_root, device=device, progress=progress[i])
+        return Trainer(cfgs[i], dirs[i], data_root=data_root, device=device, progress=progress[i], resources=resources)
 
     results: list[RunResult | None] = [None] * len(cfgs)
     members: list[tuple[int, Trainer, Start]] = []
     for i in range(len(cfgs)):
         run = trainer(i)
         try:
-            where = run.prepare(resume=True, resources=resources, own_dropout_stream=True)
+            where = run.prepare(resume=True, own_dropout_stream=True)
         except CorruptRun:  # a damaged or foreign checkpoint cannot be continued: redo the run
             shutil.rmtree(dirs[i])
             run = trainer(i)
-            where = run.prepare(resume=True, resources=resources, own_dropout_stream=True)
+            where = run.prepare(resume=True, own_dropout_stream=True)
         if isinstance(where, RunResult):
             results[i] = where
         else:
@@ -110,8 +110,7 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
         together = []
     for i, _, _ in members:
         if all(i != j for j, _, _ in together):
-            results[i] = Trainer(cfgs[i], dirs[i], data_root=data_root, device=device,
-                                 progress=progress[i], resources=resources).run(resume=True)
+            results[i] = trainer(i).run(resume=True)
     if batched is None:
         return results  # type: ignore[return-value]
     members = together
@@ -120,7 +119,7 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
         run.seed_batched_with = [r.run_hash for r in runs if r is not run]
         write_json(run.dir / "config.json", run.describe())
 
-    def sync(k: int, iteration: int) -> None:
+    def sync(k: int) -> None:
         own = runs[k].state
         own.g.load_state_dict(member_state_dict(batched.g, k))
         own.d.load_state_dict(member_state_dict(batched.d, k))

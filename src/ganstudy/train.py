@@ -147,10 +147,10 @@ def make_optimizers(cfg: RunConfig, g: torch.nn.Module, d: torch.nn.Module) -> t
     faster than torch's default per-tensor loop for these models on a CPU, see benchmarks/)."""
     o = cfg.optim
     adam = dict(betas=(o.beta1, o.beta2), eps=o.eps, fused=True)
-    opt_g = torch.optim.Adam(g.parameters(), lr=o.lr_g or o.lr, **adam)
-    opt_d = torch.optim.Adam(d.parameters(), lr=o.lr_d or o.lr, **adam)
+    opt_g = torch.optim.Adam(g.parameters(), lr=o.base_lr("g"), **adam)
+    opt_d = torch.optim.Adam(d.parameters(), lr=o.base_lr("d"), **adam)
     # Keras compiles the combined model with its own optimizer: D's steps there have their own moments.
-    opt_dg = torch.optim.Adam(d.parameters(), lr=o.lr_g or o.lr, **adam) if cfg.train.d_learns_in_g_step else None
+    opt_dg = torch.optim.Adam(d.parameters(), lr=o.base_lr("g"), **adam) if cfg.train.d_learns_in_g_step else None
     return opt_g, opt_d, opt_dg
 
 
@@ -170,7 +170,7 @@ class Trainer:
                  device: str = "auto", progress: Progress | None = None, init_from: str | Path | None = None,
                  resources: Resources | None = None) -> None:
         self.cfg = cfg
-        self.shared = resources  # data and scoring set-up loaded by the caller (a seed group)
+        self.shared = resources  # data and scoring set-up loaded once by the caller (a seed group)
         self.dir = Path(out_dir)
         self.data_root = data_root
         self.device = resolve_device(device)
@@ -188,12 +188,12 @@ class Trainer:
         self.seed_batched_with: list[str] | None = None
 
     # ------------------------------------------------------------------ set-up
-    def _build(self, resources: Resources | None = None, own_dropout_stream: bool = False) -> None:
-        """Data, networks, optimizers and random streams as the run starts. ``resources`` are
-        shared by the members of a seed group; ``own_dropout_stream`` gives the run a dropout
-        generator of its own (seed-batched members cannot share the global one)."""
+    def _build(self, own_dropout_stream: bool = False) -> None:
+        """Data, networks, optimizers and random streams as the run starts. ``own_dropout_stream``
+        gives the run a dropout generator of its own (seed-batched members cannot share the
+        global one)."""
         cfg = self.cfg
-        self.resources = resources or self.shared or load_resources(cfg, self.data_root)
+        self.resources = self.shared or load_resources(cfg, self.data_root)
         self.data = self.resources.data
         self.loss = get_loss(cfg.loss.kind)
         torch.manual_seed(derive_seed(cfg.train.seed, "init"))  # weights, then dropout masks
@@ -378,8 +378,7 @@ class Trainer:
         }
 
     # ------------------------------------------------------------------ the loop
-    def prepare(self, resume: bool, resources: Resources | None = None,
-                own_dropout_stream: bool = False) -> Start | RunResult:
+    def prepare(self, resume: bool, own_dropout_stream: bool = False) -> Start | RunResult:
         """Build the run and find where it stands: where to start, or its result if it has ended
         (re-scored first if the scoring settings changed since)."""
         has_ckpt = (self.dir / CHECKPOINT).is_file()
@@ -387,7 +386,7 @@ class Trainer:
             raise GanstudyError(
                 f"{self.dir} already holds a run. Use --resume to continue it, or choose another --out folder."
             )
-        self._build(resources, own_dropout_stream)
+        self._build(own_dropout_stream)
         self.dir.mkdir(parents=True, exist_ok=True)
         start = Start(0, {}, 0.0)
         if has_ckpt:
@@ -428,6 +427,13 @@ class Trainer:
         return RunResult(status, iterations, self.total, last, round(wall, 3), self.run_hash, summary, reason)
 
 
+def real_batches(samplers: list[Sampler], state: GanState) -> Callable[[], torch.Tensor]:
+    """Where a step draws real images: the run's sampler, or every member's stacked (S, N, ...)."""
+    if state.members is None:
+        return samplers[0]
+    return lambda: torch.stack([sample() for sample in samplers])
+
+
 @contextmanager
 def stop_on_ctrl_c(runs: list[Trainer]) -> Iterator[None]:
     """Ctrl-C asks the runs to save a checkpoint and stop at the next iteration; a second
@@ -450,19 +456,19 @@ def stop_on_ctrl_c(runs: list[Trainer]) -> Iterator[None]:
 
 
 def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
-             sync: Callable[[int, int], None] | None = None) -> list[RunResult]:
+             sync: Callable[[int], None] | None = None) -> list[RunResult]:
     """Train ``runs`` from ``starts`` to the end: one run with its own ``state``, or the
     members of a seed group stepping together in a seed-batched ``state``. Every run logs,
-    samples, checkpoints and is scored in its own folder; ``sync(i, iteration)`` first copies
-    member i's slice of the batched state into its own networks and optimizers."""
+    samples, checkpoints and is scored in its own folder; ``sync(i)`` first copies member i's
+    slice of the batched state into its own networks and optimizers."""
     cfg, total = runs[0].cfg, runs[0].total
     t = cfg.train
     start = starts[0].iteration
     assert all(s.iteration == start for s in starts), "members must stand at the same iteration"
     step = STEP_STYLES[t.step_style]
     samplers = [r.sampler for r in runs]
-    real_batch = samplers[0] if state.members is None else (lambda: torch.stack([sp() for sp in samplers]))
-    base_lr = {"g": cfg.optim.lr_g or cfg.optim.lr, "d": cfg.optim.lr_d or cfg.optim.lr}
+    real_batch = real_batches(samplers, state)
+    base_lr = {net: cfg.optim.base_lr(net) for net in ("g", "d")}
     t0 = [time.perf_counter() - s.elapsed for s in starts]
     last = [s.last for s in starts]
     results: list[RunResult | None] = [None] * len(runs)
@@ -470,7 +476,7 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
 
     def own(i: int, it: int) -> None:  # member i's own networks hold its state after iteration ``it``
         if sync is not None and synced[i] != it:
-            sync(i, it)
+            sync(i)
             synced[i] = it
 
     with ExitStack() as files:
