@@ -47,7 +47,7 @@ def test_keras_study_marks_cases_5_and_6_as_not_changing_training():
     rows = {r["case"]: r for r in plan_rows(study)}
     assert "does not change training" in rows["05-log-less-often"]["changes"]
     assert rows["05-log-less-often"]["runs"] == "0"
-    assert len(study.runs()) == 13 * 5
+    assert len(study.runs()) == 13 * 10  # at most: 13 distinct configurations, up to 10 seeds each
 
 
 def test_keras_study_cases_are_the_write_ups_changes():
@@ -135,5 +135,46 @@ def test_plan_command(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")  # no wrapping inside the phrases checked below
     assert main(["plan", str(REPO / "studies" / "keras-gan-mnist.toml")]) == 0
     out = capsys.readouterr().out
-    assert "65 runs to train (75 case x seed pairs; 10 shared" in out
+    assert "at most 130 runs to train (150 case x seed pairs; 20 shared" in out  # adaptive: 3 to 10 seeds
+    assert "statistics: 12 cases against the baseline, 3 to 10 seeds" in out
     assert out.count("does not change training") == 2
+
+
+@pytest.mark.parametrize("line, message", [
+    ("seeds = { min = 5, max = 3 }", r"seeds = \{ min, max \}: max \(3\) must be at least min \(5\)"),
+    ("seeds = { min = 1, max = 3 }", r"min: Input should be greater than or equal to 2"),
+    ("seeds = { min = 3, most = 9 }", r"most: unknown key; allowed: min, max"),
+    ('seeds = "many"', r"seeds must be a count \(seeds = 6\), a list"),
+    ('error_control = "bonferroni"', r"error_control: Input should be 'holm' or 'fdr'"),
+    ('pairing = "yes"', r"pairing: Input should be 'none' or 'seed'"),
+    ("equivalence_abs = -1", r"equivalence_abs: Input should be greater than 0"),
+])
+def test_bad_statistics_settings_name_the_key(tmp_path, line, message):
+    with pytest.raises(ConfigError, match=message):
+        load_study(_write(tmp_path, f'[study]\nname = "t"\n{line}\n[baseline]\ntrain.iterations = 10\n'))
+
+
+def test_seed_settings_make_the_design(tmp_path):
+    meta = load_study(_write(tmp_path, '[study]\nname = "t"\nseeds = { min = 3, max = 12 }\nerror_control = "fdr"\n'
+                                       'pairing = "seed"\n[baseline]\n')).meta
+    assert meta.adaptive and meta.seed_list() == list(range(12))
+    design = meta.design()
+    assert design.looks == (3, 5, 8, 12) and design.error_control == "fdr" and design.pairing == "seed"
+    default = load_study(_write(tmp_path, '[study]\nname = "t"\n[baseline]\n')).meta
+    assert default.design().looks == (3, 5, 8, 10)  # adaptive seeds unless the study says otherwise
+    assert load_study(_write(tmp_path, HEAD)).meta.design().looks == (2,)
+
+
+def test_plan_says_what_the_seeds_can_find(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    cases = "".join(f'[[cases]]\nid = "c{i}"\nset = {{ "optim.lr" = {0.001 + i / 1e5} }}\n' for i in range(12))
+    assert main(["plan", str(_write(tmp_path, HEAD + cases))]) == 0
+    captured = capsys.readouterr()
+    assert "statistics: 12 cases against the baseline, 2 seeds, unpaired, alpha 0.05, Holm" in captured.out
+    assert "no difference in fid can be shown with these seeds" in captured.out
+    assert "WARNING: with these seeds and 12 cases no verdict is reachable" in captured.err
+    adaptive = HEAD.replace("seeds = 2", "seeds = { min = 3, max = 12 }") + cases
+    assert main(["plan", str(_write(tmp_path, adaptive))]) == 0
+    captured = capsys.readouterr()
+    line = next(x for x in captured.out.splitlines() if "improves/worsens" in x)
+    assert 1.5 < float(line.split("band plus ")[1].split(" ")[0]) < 2.3 and "WARNING" not in captured.err

@@ -1,22 +1,17 @@
-"""Paired statistics and verdicts: does a change improve, worsen or not affect a metric?
+"""Verdicts: does a change improve, worsen or not affect a metric? Per-run results in,
+one :class:`Comparison` per case out.
 
-Pure functions over a table of per-run results (one :class:`RunRow` per case x seed).
-For each case against the baseline, paired by seed:
+This module turns a study's table of runs (one :class:`RunRow` per case x seed) into the
+arrays of :mod:`ganstudy.stats` and its decisions back into sentences. The statistics
+themselves (tests, the procedure over cases and looks, its simulated error rates) live in
+``stats/``; ``docs/statistics.md`` says why they are what they are.
 
-- the difference in the metric (case - baseline): its median (the estimate the verdict
-  uses, with a percentile bootstrap interval from scipy.stats.bootstrap) and its mean;
-- a paired permutation test (scipy.stats.permutation_test, sign flips; exact for up to
-  12 pairs) on the signed-rank statistic, so one extreme seed weighs as one rank, not as
-  its size: a collapse cannot hide behind, or dominate, a mean;
-- Holm's correction across the cases of the study (scipy has no Holm; it is three lines);
-- the probability that the case beats the baseline (bootstrap medians on the better side);
-- an equivalence band (``equivalence`` x the baseline's median): a difference whose whole
-  interval lies inside the band is "no effect".
-
-Collapsed runs (classes covered below half of the data's) keep their metric, which is
-what they produced; diverged or failed runs have none. Both are counted per case and
-compared with the baseline's by Fisher's exact test. The verdict of a case comes from the
-primary metric; the other metrics get the same analysis and are reported, not voted.
+What counts: a *complete* run has a metric, a *collapsed* one (its samples cover fewer than
+half of the evaluator's classes) included: that is what it made, and a short or immature
+run often covers few classes in both arms. A *diverged* run (its loss became NaN) has no
+metric. Diverged and collapsed runs are both failures: counted, and compared by Fisher's
+exact test. A *failed* run (an error, not an outcome of training) is missing: it is
+retried, and once given up it is left out.
 """
 
 from __future__ import annotations
@@ -27,31 +22,46 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from .stats.power import seeds_to_settle
+from .stats.procedure import VERDICTS, Decisions, Design, decide, seeds_wanted
 
 IMPROVES, WORSENS, NO_EFFECT, INCONCLUSIVE, SAME = (
     "improves", "worsens", "no effect", "inconclusive", "does not change training")
 #: A run whose generator covers fewer than this share of the classes has collapsed.
 COLLAPSE_SHARE = 0.5
-MAX_SEEDS = 200
 
 
 @dataclass
 class RunRow:
     case: str
     seed: int
-    status: str  # complete, diverged, failed...
+    status: str  # complete, diverged, failed, pending, interrupted, running
     metrics: dict[str, float] = field(default_factory=dict)
     final: dict[str, float] = field(default_factory=dict)  # last logged d_loss, d_acc, g_loss
     run_hash: str = ""
+    gave_up: bool = False  # failed for good: it will not come
 
     def collapsed(self, n_classes: int) -> bool:
         covered = self.metrics.get("classes_covered")
         return self.status == "complete" and covered is not None and covered < COLLAPSE_SHARE * n_classes
 
+    def failed(self, n_classes: int) -> bool:
+        """A failure of training: diverged, or collapsed onto a few classes."""
+        return self.status == "diverged" or self.collapsed(n_classes)
+
     def usable(self) -> bool:
-        """Has a metric to compare (complete; a collapsed run's metric counts, it is what it made)."""
+        """Has a metric the verdicts use: complete (a collapsed run's metric counts, it is what it made)."""
         return self.status == "complete"
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ("complete", "diverged")
+
+    @property
+    def settled(self) -> bool:
+        """Ended, or known never to end."""
+        return self.ended or self.gave_up
 
 
 @dataclass
@@ -61,187 +71,185 @@ class Comparison:
     case: str
     metric: str
     lower_is_better: bool
-    n_pairs: int
+    seeds: int  # seeds per arm the verdict rests on (0: not analysed yet)
+    n_case: int  # usable runs of the case / the baseline at that point
+    n_baseline: int
     baseline_median: float
     case_median: float
-    diff_mean: float
-    diff_median: float
-    ci_low: float  # the interval is of the median difference
+    diff: float  # difference of (trimmed) means, case - baseline
+    ci_low: float
     ci_high: float
-    p_value: float
-    p_holm: float
-    p_better: float
+    ci_level: float  # the interval's coverage, whatever look a case stopped at: 1 - alpha
+    p_value: float  # the minimum-effect test at the analysis shown
+    p_adjusted: float  # over looks and across cases: the verdict is improves/worsens when below alpha
+    p_equivalent: float
     band: float
     verdict: str
     reason: str
     seeds_needed: int | None = None
-    failures: dict[str, int] = field(default_factory=dict)  # diverged / collapsed counts, case and baseline
+    failures: dict[str, int] = field(default_factory=dict)
     fisher_p: float = 1.0
+    stopped: str = ""  # why the case got no more seeds (adaptive studies)
+    still_open: bool = False  # an adaptive study will give it more seeds
+    eq_low: float = math.nan  # the narrower interval that 'no effect' rests on (two one-sided tests)
+    eq_high: float = math.nan
+    seeds_wanted: int = 0  # seeds per arm it should have before the next analysis
+    last_look: int = -1  # the last analysis it took part in (index into the design's looks)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def holm(p_values: list[float]) -> list[float]:
-    """Holm's step-down adjustment: controls the family-wise error rate across cases."""
-    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
-    adjusted = [1.0] * len(p_values)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
+def equivalence_band(baseline_values: list[float], relative: float, absolute: float | None) -> float:
+    """The smallest difference that matters: ``absolute`` when given, else ``relative`` x the
+    baseline's median (0 when that median is 0: then only an absolute band helps)."""
+    if absolute is not None:
+        return float(absolute)
+    return relative * abs(float(np.median(baseline_values))) if baseline_values else math.nan
 
 
-def signed_rank(diffs: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Wilcoxon's statistic: the sum of the ranks of |d| with the signs of d (ties averaged)."""
-    return (np.sign(diffs) * stats.rankdata(np.abs(diffs), axis=axis)).sum(axis=axis)
+def _arrays(by_case: dict[str, dict[int, RunRow]], arms: list[str], seeds: list[int], metric: str,
+            n_classes: int) -> tuple[np.ndarray, ...]:
+    shape = (len(arms), len(seeds))
+    values, failed, ended, settled = np.full(shape, np.nan), np.zeros(shape, bool), np.zeros(shape, bool), \
+        np.zeros(shape, bool)
+    for a, arm in enumerate(arms):
+        for j, seed in enumerate(seeds):
+            row = by_case.get(arm, {}).get(seed)
+            if row is None:
+                continue
+            if row.usable() and metric in row.metrics and math.isfinite(row.metrics[metric]):
+                values[a, j] = row.metrics[metric]
+            failed[a, j], ended[a, j], settled[a, j] = row.failed(n_classes), row.ended, row.settled
+    return values, failed, ended, settled
 
 
-def paired_permutation_p(diffs: np.ndarray, *, resamples: int = 9999, seed: int = 0) -> float:
-    """Two-sided p of 'case and baseline do not differ': the sign of each pair's difference
-    flipped in every way (exact up to 12 pairs), on the signed-rank statistic."""
-    if len(diffs) < 2 or not np.any(diffs):
-        return 1.0
-    result = stats.permutation_test(
-        (diffs,), signed_rank, permutation_type="samples", alternative="two-sided", vectorized=True,
-        n_resamples=resamples if len(diffs) > 12 else np.inf, random_state=seed,
-    )
-    return float(min(1.0, result.pvalue))
-
-
-def bootstrap_median_ci(diffs: np.ndarray, level: float, *, resamples: int = 4999,
-                        seed: int = 0) -> tuple[float, float, np.ndarray]:
-    """Percentile bootstrap interval of the median difference, and the bootstrap distribution."""
-    if len(diffs) < 2 or np.ptp(diffs) == 0:
-        value = float(np.median(diffs)) if len(diffs) else float("nan")
-        return value, value, np.full(1, value)
-    result = stats.bootstrap((diffs,), np.median, confidence_level=level, n_resamples=resamples,
-                             method="percentile", random_state=seed)
-    return float(result.confidence_interval.low), float(result.confidence_interval.high), result.bootstrap_distribution
-
-
-def seeds_to_settle(diffs: np.ndarray, band: float, alpha: float, cases: int) -> int | None:
-    """About how many seeds would likely settle the question (80% power, Holm's worst case)."""
-    if len(diffs) < 2:
-        return max(6, len(diffs) + 3)
-    # Robust location and scale: the median and 1.4826 x the median absolute deviation.
-    mean = abs(float(np.median(diffs)))
-    sd = float(stats.median_abs_deviation(diffs, scale="normal")) or float(diffs.std(ddof=1))
-    if sd == 0:
-        return None
-    z_alpha = stats.norm.ppf(1 - alpha / (2 * max(cases, 1)))
-    z_power = stats.norm.ppf(0.8)
-    if mean > band / 2:  # aim at showing the difference
-        n = ((z_alpha + z_power) * sd / mean) ** 2
-    else:  # aim at showing it lies inside the band
-        room = band - mean
-        n = ((z_alpha + z_power) * sd / room) ** 2 if room > 0 else float("inf")
-    # An exact paired permutation test needs 2^n / 2 > 1 / alpha to reach alpha at all.
-    floor = math.ceil(math.log2(2 / alpha)) + 1
-    n = max(n, floor, len(diffs) + 1)
-    return int(math.ceil(n)) if n <= MAX_SEEDS else MAX_SEEDS + 1
-
-
-def _failures(rows: list[RunRow], n_classes: int) -> tuple[int, int, int]:
-    """(diverged or failed, collapsed, total) among ended runs."""
-    diverged = sum(r.status in ("diverged", "failed") for r in rows)
-    collapsed = sum(r.collapsed(n_classes) for r in rows)
-    return diverged, collapsed, len(rows)
-
-
-def compare(table: Iterable[RunRow], metric: str, lower_is_better: bool, *, equivalence: float = 0.05,
-            alpha: float = 0.05, same_as_baseline: Iterable[str] = (), n_classes: int = 10,
-            baseline: str = "baseline") -> list[Comparison]:
-    """Every case against ``baseline`` on ``metric``, with Holm correction across the cases."""
+def compare(table: Iterable[RunRow], metric: str, lower_is_better: bool, *, design: Design, seeds: list[int],
+            equivalence: float = 0.05, equivalence_abs: float | None = None, same_as_baseline: Iterable[str] = (),
+            n_classes: int = 10, baseline: str = "baseline", follow: dict[str, int] | None = None) -> list[Comparison]:
+    """Every case against ``baseline`` on ``metric``, decided by ``design`` over the study's
+    ``seeds`` (in the order they are added). ``follow`` (case -> look) makes cases stop where
+    the primary metric's decisions stopped them (secondary metrics)."""
     rows = list(table)
     same = set(same_as_baseline)
     by_case: dict[str, dict[int, RunRow]] = {}
     for r in rows:
         by_case.setdefault(r.case, {})[r.seed] = r
-    base = by_case.get(baseline, {})
-    base_values = [r.metrics[metric] for r in base.values() if r.usable() and metric in r.metrics]
-    base_median = float(np.median(base_values)) if base_values else float("nan")
-    band = equivalence * abs(base_median) if base_values else float("nan")
     cases = [c for c in by_case if c != baseline]
     tested = [c for c in cases if c not in same]
+    first = seeds[: design.looks[0]]
+    base_first = [r.metrics[metric] for s, r in by_case.get(baseline, {}).items()
+                  if s in first and r.usable() and metric in r.metrics]
+    band = equivalence_band(base_first, equivalence, equivalence_abs)
     results: dict[str, Comparison] = {}
-    p_values: dict[str, float] = {}
+    if tested:
+        values, failed, ended, settled = _arrays(by_case, [baseline, *tested], seeds, metric, n_classes)
+        stop_at = None if follow is None else np.array([follow.get(c, -1) for c in tested])
+        d = decide(values, failed, ended, settled, 0.0 if math.isnan(band) else band, design, lower_is_better,
+                   stop_at=stop_at)
+        for i, case in enumerate(tested):
+            results[case] = _comparison(case, i, d, design, metric, lower_is_better, band, len(tested), by_case,
+                                        baseline, seeds, n_classes)
     for case in cases:
-        runs = by_case[case]
-        seeds = sorted(s for s in runs if s in base and runs[s].usable() and base[s].usable()
-                       and metric in runs[s].metrics and metric in base[s].metrics)
-        diffs = np.array([runs[s].metrics[metric] - base[s].metrics[metric] for s in seeds], dtype=np.float64)
-        case_values = [r.metrics[metric] for r in runs.values() if r.usable() and metric in r.metrics]
-        c_div, c_col, c_n = _failures(list(runs.values()), n_classes)
-        b_div, b_col, b_n = _failures(list(base.values()), n_classes)
-        fisher_p = 1.0
-        if c_n and b_n and (c_div + c_col + b_div + b_col):
-            fisher_p = float(stats.fisher_exact([[c_div + c_col, c_n - c_div - c_col],
-                                                 [b_div + b_col, b_n - b_div - b_col]]).pvalue)
-        low, high, boot = bootstrap_median_ci(diffs, 1 - alpha) if len(diffs) else (math.nan, math.nan, np.zeros(0))
-        better = (boot < 0) if lower_is_better else (boot > 0)
-        p_better = float(better.mean() + 0.5 * (boot == 0).mean()) if len(boot) else math.nan
-        p = paired_permutation_p(diffs) if case in tested else 1.0
-        if case in tested:
-            p_values[case] = p
-        results[case] = Comparison(
-            case, metric, lower_is_better, len(diffs), base_median,
-            float(np.median(case_values)) if case_values else math.nan,
-            float(diffs.mean()) if len(diffs) else math.nan, float(np.median(diffs)) if len(diffs) else math.nan,
-            low, high, p, 1.0, p_better, band, INCONCLUSIVE, "",
-            failures={"case_diverged": c_div, "case_collapsed": c_col, "case_runs": c_n,
-                      "baseline_diverged": b_div, "baseline_collapsed": b_col, "baseline_runs": b_n},
-            fisher_p=fisher_p,
-        )
-    adjusted = dict(zip(p_values, holm(list(p_values.values()))))
-    for case, comp in results.items():
-        comp.p_holm = adjusted.get(case, 1.0)
-        _decide(comp, case in same, alpha, len(tested), by_case[case], base)
+        if case in same:
+            results[case] = Comparison(case, metric, lower_is_better, 0, 0, 0, math.nan, math.nan, 0.0, 0.0, 0.0, 1.0,
+                                       1.0, 1.0, 1.0, band, SAME,
+                                       "same run hash as the baseline: these are the baseline's runs")
     return [results[c] for c in cases]
 
 
-def _decide(c: Comparison, same: bool, alpha: float, n_tested: int, runs: dict[int, RunRow],
-            base: dict[int, RunRow]) -> None:
-    if same:
-        c.verdict, c.reason = SAME, "same run hash as the baseline: these are the baseline's runs"
-        return
-    fails_case = c.failures["case_diverged"] + c.failures["case_collapsed"]
-    fails_base = c.failures["baseline_diverged"] + c.failures["baseline_collapsed"]
-    if c.fisher_p < alpha and fails_case != fails_base:
-        worse = fails_case > fails_base
-        c.verdict = WORSENS if worse else IMPROVES
-        c.reason = (f"{fails_case} of {c.failures['case_runs']} runs diverged or collapsed against {fails_base} of "
-                    f"{c.failures['baseline_runs']} for the baseline (Fisher p = {c.fisher_p:.3g})")
-        return
-    if c.n_pairs < 2:
-        f = c.failures
-        c.verdict = INCONCLUSIVE
-        c.reason = (f"only {c.n_pairs} seed pair(s) to compare: {f['case_diverged'] + f['case_collapsed']} of "
-                    f"{f['case_runs']} case runs and {f['baseline_diverged'] + f['baseline_collapsed']} of "
-                    f"{f['baseline_runs']} baseline runs diverged or collapsed (or have not ended)")
-        c.seeds_needed = max(6, len(runs) + 3)
-        return
-    good_side = (c.ci_high < 0) if c.lower_is_better else (c.ci_low > 0)
-    bad_side = (c.ci_low > 0) if c.lower_is_better else (c.ci_high < 0)
-    if c.p_holm < alpha and (good_side or bad_side):
-        c.verdict = IMPROVES if good_side else WORSENS
-        c.reason = f"paired permutation p = {c.p_value:.3g} (Holm {c.p_holm:.3g}), interval excludes 0"
-        return
-    if -c.band < c.ci_low and c.ci_high < c.band:
-        c.verdict = NO_EFFECT
-        c.reason = f"the whole {100 * (1 - alpha):.0f}% interval lies within +/-{c.band:.3g} (the equivalence band)"
-        return
-    c.verdict = INCONCLUSIVE
-    diffs = np.array([runs[s].metrics[c.metric] - base[s].metrics[c.metric] for s in runs
-                      if s in base and runs[s].usable() and base[s].usable()
-                      and c.metric in runs[s].metrics and c.metric in base[s].metrics])
-    c.seeds_needed = seeds_to_settle(diffs, c.band, alpha, n_tested)
-    floor = 2 / 2 ** c.n_pairs
-    why = f"p = {c.p_value:.3g} (Holm {c.p_holm:.3g})"
-    if floor >= alpha:
-        why += f"; with {c.n_pairs} seeds no paired test can go below p = {floor:.3g}"
-    c.reason = why
+def _median(by_case: dict[str, dict[int, RunRow]], case: str, seeds: list[int], metric: str, n_classes: int) -> float:
+    vals = [by_case[case][s].metrics[metric] for s in seeds if s in by_case.get(case, {})
+            and by_case[case][s].usable() and metric in by_case[case][s].metrics]
+    return float(np.median(vals)) if vals else math.nan
+
+
+def _comparison(case: str, i: int, d: Decisions, design: Design, metric: str, lower_is_better: bool, band: float,
+                cases: int, by_case: dict[str, dict[int, RunRow]], baseline: str, seeds: list[int],
+                n_classes: int) -> Comparison:
+    look = int(d.look[i])
+    n = design.looks[look] if look >= 0 else 0
+    used = seeds[:n]
+    fc, nc, fb, nb = (int(x) for x in d.fails[i])
+    values = lambda c: [by_case[c][s].metrics[metric] for s in used if s in by_case.get(c, {})  # noqa: E731
+                        and by_case[c][s].usable() and metric in by_case[c][s].metrics]
+    c = Comparison(
+        case, metric, lower_is_better, int(d.seeds[i]) if look >= 0 else 0, len(values(case)), len(values(baseline)),
+        _median(by_case, baseline, used, metric, n_classes), _median(by_case, case, used, metric, n_classes),
+        float(d.diff[i]), float(d.low[i]), float(d.high[i]), float(d.level[i]), float(d.p_look[i]),
+        float(d.p_adjusted[i]), float(d.p_equivalent[i]), band, VERDICTS[int(d.verdict[i])], "",
+        failures={"case_failed": fc, "case_runs": nc, "baseline_failed": fb, "baseline_runs": nb,
+                  "case_diverged": sum(by_case[case][s].status == "diverged" for s in used if s in by_case[case]),
+                  "case_collapsed": sum(by_case[case][s].collapsed(n_classes) for s in used if s in by_case[case])},
+        fisher_p=float(d.p_failures[i]), still_open=bool(d.open[i]), eq_low=float(d.eq_low[i]),
+        eq_high=float(d.eq_high[i]), seeds_wanted=int(seeds_wanted(d, design)[i]),
+        last_look=int(d.stopped[i]))
+    c.reason = _reason(c, d, i, design, cases, look)
+    if c.verdict == INCONCLUSIVE and look >= 0 and c.n_case >= 2 and c.n_baseline >= 2:
+        a, b = np.array(values(case)), np.array(values(baseline))
+        spread = float(np.sqrt((((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum()) / (len(a) + len(b) - 2)))
+        c.seeds_needed = seeds_to_settle(c.diff, spread, band, design.alpha, cases, design.pairing, n)
+    if design.adaptive_ and look >= 0:
+        c.stopped = _stopped(c, d, i, design)
+    return c
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _reason(c: Comparison, d: Decisions, i: int, design: Design, cases: int, look: int) -> str:
+    """Why the verdict, in a sentence that is true of the numbers."""
+    control = "Holm" if design.error_control == "holm" else "Benjamini-Hochberg"
+    over = [w for w, on in (("the analyses so far", design.adaptive_), (f"{cases} cases ({control})", cases > 1)) if on]
+    adjusted = f"adjusted over {' and '.join(over)}: {c.p_adjusted:.3g}" if over else ""
+    f = c.failures
+    fails = (f"{f['case_failed']} of {f['case_runs']} runs diverged or collapsed against {f['baseline_failed']} "
+             f"of {f['baseline_runs']} for the baseline")
+    level = f"{100 * c.ci_level:.4g}%"
+    band = f"+/-{_fmt(c.band)}"
+    if look < 0:
+        return "not analysed yet: the runs of its first analysis have not all ended"
+    if c.verdict in (IMPROVES, WORSENS):
+        if d.by_failures[i]:
+            return f"{fails} (Fisher exact p = {c.fisher_p:.3g}{'; ' + adjusted if adjusted else ''})"
+        return (f"the {level} interval of the difference, [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}], lies beyond the "
+                f"equivalence band {band} (p = {c.p_value:.3g}{'; ' + adjusted if adjusted else ''})")
+    if c.verdict == NO_EFFECT:
+        eq_level = f"{100 * (1 - 2 * design.alpha):.4g}%"
+        return (f"the {eq_level} interval of the difference, [{_fmt(c.eq_low)}, {_fmt(c.eq_high)}], lies inside the "
+                f"equivalence band {band} (two one-sided tests, p = {c.p_equivalent:.3g}"
+                + (" over the analyses so far" if design.adaptive_ else "") + ")")
+    if c.n_case < 2 or c.n_baseline < 2:
+        why = f"too few runs with a metric ({c.n_case} for the case, {c.n_baseline} for the baseline; {fails})"
+        if f["case_failed"] + f["baseline_failed"]:
+            why += f"; Fisher exact p = {c.fisher_p:.3g}" + (f", {adjusted}" if adjusted else "")
+        return why
+    if not c.band > 0:
+        band_text = "the equivalence band is 0 (the baseline's median is 0): set study.equivalence_abs"
+    else:
+        band_text = f"the equivalence band {band}"
+    inside, beyond = -c.band < c.ci_low and c.ci_high < c.band, c.ci_low > c.band or c.ci_high < -c.band
+    if beyond:
+        return (f"its {level} interval [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}] lies beyond {band_text} (p = "
+                f"{c.p_value:.3g}), but its p {adjusted} is not below {design.alpha:g}")
+    where = "straddles" if not inside else "lies inside"
+    text = f"its {level} interval [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}] {where} the edge of {band_text}" if not inside \
+        else f"its {level} interval [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}] lies inside {band_text}"
+    if inside:  # then the narrower TOST interval is inside too: what held 'no effect' back is the failures
+        text += f", but the case fails more often than the baseline ({fails})"
+    if c.ci_low > 0 or c.ci_high < 0:
+        text += ": it differs from the baseline, but not credibly by more than the band"
+    return text
+
+
+def _stopped(c: Comparison, d: Decisions, i: int, design: Design) -> str:
+    if c.verdict != INCONCLUSIVE:
+        return f"decided at {c.seeds} seeds"
+    if d.open[i]:
+        nxt = design.looks[min(int(d.stopped[i]) + 1, len(design.looks) - 1)]
+        return f"undecided at {c.seeds} seeds: the next round gives it {nxt}"
+    return f"undecided at the most seeds the study allows ({design.looks[-1]})"
 
 
 def loss_moved(table: Iterable[RunRow], case: str, baseline: str = "baseline", share: float = 0.1) -> bool:
@@ -254,6 +262,50 @@ def loss_moved(table: Iterable[RunRow], case: str, baseline: str = "baseline", s
         if b and c and abs(np.median(c) - np.median(b)) > share * abs(np.median(b)):
             return True
     return False
+
+
+@dataclass
+class Pairing:
+    """How much seeds pair: the correlation between a case's and the baseline's metric at the
+    same seed, pooled over cases (Fisher's z, weighted by pairs - 3), with a 95% interval
+    (approximate: the cases share the baseline's runs)."""
+
+    r: float
+    low: float
+    high: float
+    pairs: int
+    cases: int
+
+    @property
+    def advice(self) -> str:
+        if self.low > 0.3:
+            return "pairing by seed would help"
+        if self.high < 0.5:
+            return "pairing by seed would not help much"
+        return "too few pairs to tell whether pairing by seed would help"
+
+
+def pairing_correlation(table: Iterable[RunRow], metric: str, baseline: str = "baseline",
+                        same_as_baseline: Iterable[str] = ()) -> Pairing | None:
+    """Advice for the next study's ``pairing``, never used to choose this one's test."""
+    rows = list(table)
+    base = {r.seed: r.metrics[metric] for r in rows if r.case == baseline and r.usable() and metric in r.metrics}
+    same = set(same_as_baseline)
+    zs, weights, pairs = [], [], 0
+    for case in sorted({r.case for r in rows} - {baseline} - same):
+        xy = [(base[r.seed], r.metrics[metric]) for r in rows
+              if r.case == case and r.seed in base and r.usable() and metric in r.metrics]
+        if len(xy) >= 4:
+            x, y = np.array(xy).T
+            if x.std() > 0 and y.std() > 0:
+                zs.append(math.atanh(float(np.clip(np.corrcoef(x, y)[0, 1], -0.999999, 0.999999))))
+                weights.append(len(xy) - 3)
+                pairs += len(xy)
+    if not zs:
+        return None
+    z, w = float(np.average(zs, weights=weights)), float(sum(weights))
+    half = 1.96 / math.sqrt(w)
+    return Pairing(math.tanh(z), math.tanh(z - half), math.tanh(z + half), pairs, len(zs))
 
 
 def expectation_held(expect: str, verdict: str) -> str:

@@ -116,7 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             options["shared_fs"] = args.shared_fs == "yes"
     elif args.address or args.gpus_per_run or args.cpus_per_run != 1 or args.shared_fs:
         raise GanstudyError("--address, --cpus-per-run, --gpus-per-run and --shared-fs are options of --executor ray.")
-    summary = run_study(args.study, args.out, seeds=args.seeds, workers=args.workers, executor=args.executor,
+    summary = run_study(args.study, args.out, seeds=args.seeds, max_seeds=args.max_seeds, workers=args.workers,
+                        executor=args.executor,
                         executor_options=options, data_root=args.data_root, device=args.device, overrides=args.set,
                         live=False if args.quiet else None)
     where = summary.out
@@ -169,8 +170,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_add_seeds(args: argparse.Namespace) -> int:
     from .runner import add_seeds
 
+    from .study import SeedRange
+
     seeds = add_seeds(args.dir, args.n)
-    print(f"{args.dir}: seeds are now {seeds}. Run `ganstudy run {args.dir}` to train the new ones.")
+    if isinstance(seeds, SeedRange):
+        print(f"{args.dir}: seeds are now {seeds.min} to {seeds.max}, adaptive: the cases still undecided (and the "
+              f"baseline) get more. Run `ganstudy run {args.dir}` to train them.")
+    else:
+        print(f"{args.dir}: seeds are now {seeds}. Run `ganstudy run {args.dir}` to train the new ones.")
     return 0
 
 
@@ -264,12 +271,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     study = load_study(args.study)
     rows = plan_rows(study)
     width = shutil.get_terminal_size((120, 24)).columns
-    print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.seeds}, "
+    print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.meta.seeds_text()}, "
           f"primary metric {study.meta.metric}")
     print(_table(rows, ("case", "title", "changes", "runs"), width))
     runs = study.runs()
     total = len(study.cases) * len(study.seeds)
-    print(f"{len(runs)} runs to train ({total} case x seed pairs; {total - len(runs)} shared with identical training)")
+    most = "at most " if study.meta.adaptive else ""
+    print(f"{most}{len(runs)} runs to train ({total} case x seed pairs; {total - len(runs)} shared with identical "
+          "training)")
     from .seed_batch import batching_pays, group_key
 
     pays = [batching_pays(r.config) for r in runs]
@@ -282,7 +291,51 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         print("seed batching: none (train.vectorize_seeds = false, or convolutional networks on a CPU, "
               "where it does not pay); each run trains alone")
+    return _print_power(study, args.out)
+
+
+def _print_power(study, out: str | None) -> int:  # noqa: ANN001 - a Study
+    """The power arithmetic before any training: what the seeds and cases can find."""
+    from .stats.power import HOPELESS, plan_power
+
+    tested = [p for p in study.cases[1:] if p.same_as != "baseline"]
+    if not tested:
+        print("\nstatistics: no case that changes training, so nothing to decide")
+        return 0
+    spread, band = _baseline_spread(study, out)
+    power = plan_power(study.meta.design(), len(tested), spread, band)
+    print()
+    print("\n".join(power.lines(study.meta.metric)))
+    if not power.can_decide:
+        print(f"WARNING: with these seeds and {len(tested)} cases no verdict is reachable: no change smaller than "
+              f"{HOPELESS:g} seed-SDs beyond the band, and no count of failed runs, can be shown. Give more seeds "
+              "(seeds = { min = 3, max = 12 } adds them only where needed), or fewer cases.", file=sys.stderr)
+    elif power.detectable > 3:
+        print(f"warning: only changes larger than the band plus {power.detectable:.1f} seed-SDs can be found; "
+              "more seeds (or adaptive seeds) find smaller ones.", file=sys.stderr)
     return 0
+
+
+def _baseline_spread(study, out: str | None) -> tuple[float | None, float | None]:  # noqa: ANN001
+    """(seed-SD, band) of the primary metric from the baseline's runs, once a study folder has them."""
+    import numpy as np
+
+    from .analysis import equivalence_band
+    from .results import study_table
+    from .runner import resolve_study
+    from .store import StudyStore
+
+    folder = Path(out) if out else resolve_study(study.path, None)[1]
+    if not (folder / "index.sqlite").is_file():
+        return None, None
+    rows = [r.row for r in study_table(study, StudyStore(folder)) if r.row.case == "baseline"]
+    values = [r.metrics[study.meta.metric] for r in rows if r.usable() and study.meta.metric in r.metrics]
+    if len(values) < 2:
+        return None, None
+    first = study.seeds[: study.meta.design().looks[0]]
+    band = equivalence_band([r.metrics[study.meta.metric] for r in rows if r.seed in first and r.usable()
+                             and study.meta.metric in r.metrics], study.meta.equivalence, study.meta.equivalence_abs)
+    return float(np.std(values, ddof=1)), band
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -329,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", help="study TOML file, or a study folder to continue")
     p.add_argument("--out", metavar="DIR", help="study folder (default ganstudy-runs/<study file name>)")
     p.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 instead of the study's")
+    p.add_argument("--max-seeds", type=int, metavar="N",
+                   help="adaptive seeds: cases still undecided get more seeds, up to N")
     p.add_argument("--workers", type=_workers, default="auto", metavar="N",
                    help="tasks at once in worker processes, or auto (default): one a core on a CPU, as many as "
                         "there are runs to do and memory allows; 1 on a GPU")
@@ -388,8 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_root(q)
     q.set_defaults(func=cmd_evaluator_train)
 
-    p = sub.add_parser("plan", help="validate a study file and show its cases and runs")
+    p = sub.add_parser("plan", help="validate a study file, show its cases and runs, and what its seeds can find")
     p.add_argument("study", help="study TOML file")
+    p.add_argument("--out", metavar="DIR", help="its study folder, if it has run (for the power in metric units)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("keys", help="list every config key with its default")

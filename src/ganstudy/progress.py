@@ -20,7 +20,7 @@ def _fmt_seconds(seconds: float) -> str:
 
 class StudyProgress:
     def __init__(self, tasks: list[RunTask], labels: dict[str, str], *, live: bool | None = None,
-                 stream: TextIO | None = None) -> None:
+                 stream: TextIO | None = None, title: str | None = None) -> None:
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
         self.labels = labels  # run hash -> "case seed N"
@@ -33,6 +33,8 @@ class StudyProgress:
         self.t0 = time.monotonic()
         self._last_line = 0.0
         self.bar = None
+        if title:  # e.g. the round of an adaptive study
+            print(title, file=self.stream, flush=True)
         if self.live:
             from tqdm import tqdm
 

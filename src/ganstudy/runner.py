@@ -21,12 +21,14 @@ from .config import parse_overrides
 from .errors import GanstudyError
 from .executors import create as create_executor
 from .progress import StudyProgress
-from .store import ENDED, FAILED, INTERRUPTED, RUNNING, RunRecord, StudyStore
-from .study import Study, StudyMeta, load_study, with_seed
+from .results import n_classes, study_table
+from .rounds import same_as_baseline, seeds_needed
+from .stats.procedure import Design
+from .store import ENDED, FAILED, INTERRUPTED, MAX_ATTEMPTS, RUNNING, RunRecord, StudyStore
+from .study import SeedRange, Study, StudyMeta, load_study
 from .tasks import RunTask, TaskOutcome, seed_group, worker_threads
 from .train import scoring_changed
 
-MAX_ATTEMPTS = 3
 STUDY_FILE = "study.toml"
 RUN_ARGS = "study.json"
 
@@ -63,7 +65,7 @@ def resolve_study(path: str | Path, out: str | Path | None) -> tuple[Path, Path,
 
 
 def open_study(path: str | Path, out: str | Path | None = None, overrides: list[str] | None = None,
-               seeds: int | None = None) -> tuple[Study, Path, list[str]]:
+               seeds: int | None = None, max_seeds: int | None = None) -> tuple[Study, Path, list[str]]:
     study_file, out_dir, saved = resolve_study(path, out)
     overrides = list(overrides) if overrides else list(saved.get("overrides", []))
     layers = [parse_overrides(overrides, "--set")] if overrides else []
@@ -72,6 +74,13 @@ def open_study(path: str | Path, out: str | Path | None = None, overrides: list[
         if seeds < 1:
             raise GanstudyError("--seeds must be at least 1.")
         study.meta.seeds = list(range(seeds))
+    if max_seeds is not None:
+        current = study.meta.seeds
+        first = current.min if isinstance(current, SeedRange) else len(study.meta.seed_list())
+        if max_seeds < max(first, 2):
+            raise GanstudyError(f"--max-seeds {max_seeds}: give at least {max(first, 2)} (the seeds every case "
+                                "starts with).")
+        study.meta.seeds = SeedRange(min=max(first, 2), max=max_seeds)
     return study, out_dir, overrides
 
 
@@ -79,50 +88,87 @@ def _label(case_id: str, seed: int) -> str:
     return f"{case_id} seed {seed}"
 
 
-def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | None = None, workers: int | str = 1,
-              executor: str = "local", executor_options: dict[str, Any] | None = None,
-              data_root: str | Path | None = None, device: str = "auto", overrides: list[str] | None = None,
-              live: bool | None = None, max_attempts: int = MAX_ATTEMPTS) -> StudySummary:
-    study, out_dir, overrides = open_study(path, out, overrides, seeds)
+def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | None = None,
+              max_seeds: int | None = None, workers: int | str = 1, executor: str = "local",
+              executor_options: dict[str, Any] | None = None, data_root: str | Path | None = None,
+              device: str = "auto", overrides: list[str] | None = None, live: bool | None = None,
+              max_attempts: int = MAX_ATTEMPTS) -> StudySummary:
+    """Train what the study needs. A fixed number of seeds is one round; adaptive seeds
+    (``seeds = { min, max }``) take rounds: after each, the cases still undecided (and the
+    baseline) get the next look's seeds, until every case is decided or has ``max``."""
+    study, out_dir, overrides = open_study(path, out, overrides, seeds, max_seeds)
     store = StudyStore(out_dir)
     with store.lock():
         _save_study(study, out_dir, overrides)
         store.rebuild_index()  # the run folders are the truth; a killed driver left the index behind
-        specs = study.runs()
-        tasks: list[RunTask] = []
-        labels: dict[str, str] = {}
-        summary = StudySummary(study.meta.name, out_dir, len(specs), 0)
-        for spec in specs:
-            rec = store.get(spec.run_hash) or RunRecord(
-                spec.run_hash, store.folder_for(spec.case, spec.seed, spec.run_hash), spec.case, spec.seed,
-                spec.config.config_hash(), "pending")
-            for case_id in [spec.case, *spec.shared_with]:
-                store.link(study.meta.name, case_id, spec.seed, spec.run_hash)
-            state = store.inspect(rec)
-            rescore = state == "complete" and scoring_changed(out_dir / rec.path, spec.config)
-            if state in ENDED and not rescore:
-                summary.skipped += 1
-                continue
-            if rec.status == FAILED and rec.attempts >= max_attempts:
-                summary.gave_up.append(f"{rec.path}: {rec.error}")
-                continue
-            rec.status = state if rec.status != FAILED else FAILED
-            store.record(rec)
-            labels[spec.run_hash] = _label(spec.case, spec.seed)
-            t = spec.config.train
-            tasks.append(RunTask(spec.run_hash, spec.case, spec.seed, spec.config.model_dump(mode="json"),
-                                 str((out_dir / rec.path).resolve()), str(data_root) if data_root else None, device,
-                                 total_iterations=t.iterations or t.epochs))
-        if not tasks:
-            return summary
-        if workers == "auto":
-            workers = auto_workers(len(tasks), device) if executor == "local" else 1
-            if executor == "local":
-                threads = worker_threads(workers)
-                print(f"--workers auto: {workers} worker process{'es' if workers > 1 else ''}, "
-                      f"{threads} torch thread{'s' if threads > 1 else ''} each", file=sys.stderr)
-        _dispatch(store, tasks, labels, summary, executor, {"workers": workers, **(executor_options or {})}, live)
+        summary = StudySummary(study.meta.name, out_dir, 0, 0)
+        design = study.meta.design()
+        classes = n_classes(study) if design.adaptive_ else 10
+        ran: set[str] = set()
+        gave_up: dict[str, str] = {}
+        for round_no in range(1, len(design.looks) + 1):
+            need = seeds_needed(study, [r.row for r in study_table(study, store)], classes) \
+                if design.adaptive_ else None
+            specs = study.runs(need)
+            tasks, labels = _tasks(store, study, specs, out_dir, data_root, device, max_attempts, gave_up)
+            summary.runs = len(specs)
+            summary.skipped = sum(1 for spec in specs if spec.run_hash not in ran | set(labels) | set(gave_up))
+            if not tasks:
+                break
+            if workers == "auto":
+                workers = auto_workers(len(tasks), device) if executor == "local" else 1
+                if executor == "local":
+                    threads = worker_threads(workers)
+                    print(f"--workers auto: {workers} worker process{'es' if workers > 1 else ''}, "
+                          f"{threads} torch thread{'s' if threads > 1 else ''} each", file=sys.stderr)
+            title = _round_title(design, need, round_no, same_as_baseline(study)) if design.adaptive_ else None
+            _dispatch(store, tasks, labels, summary, executor, {"workers": workers, **(executor_options or {})}, live,
+                      title)
+            ran.update(t.run_hash for t in tasks)
+            if summary.interrupted or summary.counts.get(FAILED) or not design.adaptive_:
+                break
+        summary.gave_up = list(gave_up.values())
     return summary
+
+
+def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_root: str | Path | None, device: str,
+           max_attempts: int, gave_up: dict[str, str]) -> tuple[list[RunTask], dict[str, str]]:
+    """The runs of ``specs`` that have not ended (or must be scored again), as tasks."""
+    tasks: list[RunTask] = []
+    labels: dict[str, str] = {}
+    for spec in specs:
+        rec = store.get(spec.run_hash) or RunRecord(
+            spec.run_hash, store.folder_for(spec.case, spec.seed, spec.run_hash), spec.case, spec.seed,
+            spec.config.config_hash(), "pending")
+        for case_id in [spec.case, *spec.shared_with]:
+            store.link(study.meta.name, case_id, spec.seed, spec.run_hash)
+        state = store.inspect(rec)
+        rescore = state == "complete" and scoring_changed(out_dir / rec.path, spec.config)
+        if state in ENDED and not rescore:
+            continue
+        if rec.status == FAILED and rec.attempts >= max_attempts:
+            gave_up[spec.run_hash] = f"{rec.path}: {rec.error}"
+            continue
+        rec.status = state if rec.status != FAILED else FAILED
+        store.record(rec)
+        labels[spec.run_hash] = _label(spec.case, spec.seed)
+        t = spec.config.train
+        tasks.append(RunTask(spec.run_hash, spec.case, spec.seed, spec.config.model_dump(mode="json"),
+                             str((out_dir / rec.path).resolve()), str(data_root) if data_root else None, device,
+                             total_iterations=t.iterations or t.epochs))
+    return tasks, labels
+
+
+def _round_title(design: Design, need: dict[str, int] | None, round_no: int, shares_baseline: set[str]) -> str:
+    need = {c: n for c, n in (need or {}).items() if c not in shares_baseline}
+    top = max(need.values(), default=design.looks[0])
+    # The cases still undecided want the next look's seeds; decided ones keep what they had.
+    open_cases = sorted(c for c, n in need.items() if c != "baseline" and n == top) if round_no > 1 else []
+    looks = ", ".join(map(str, design.looks))
+    if not open_cases:
+        return f"round {round_no}: {design.looks[0]} seeds for every case (adaptive seeds, analyses at {looks})"
+    return (f"round {round_no}: up to {top} seeds for {len(open_cases)} undecided case"
+            f"{'s' if len(open_cases) > 1 else ''} and the baseline (analyses at {looks}): {', '.join(open_cases)}")
 
 
 def auto_workers(runs: int, device: str = "auto") -> int:
@@ -176,12 +222,17 @@ def _save_study(study: Study, out_dir: Path, overrides: list[str]) -> None:
     text = study.path.read_text(encoding="utf-8")
     if study.path.resolve() != target.resolve():
         write_text(target, text)
-    write_json(out_dir / RUN_ARGS, {"source": str(study.path), "overrides": overrides, "seeds": study.seeds})
-    if study.seeds != StudyMeta.model_validate(study.raw["study"]).seed_list():  # --seeds changed them
-        _write_seeds(target, study.seeds)
+    seeds = _seeds_value(study.meta.seeds)
+    write_json(out_dir / RUN_ARGS, {"source": str(study.path), "overrides": overrides, "seeds": seeds})
+    if study.meta.seeds != StudyMeta.model_validate(study.raw["study"]).seeds:  # --seeds or --max-seeds changed them
+        _write_seeds(target, seeds)
 
 
-def _write_seeds(study_file: Path, seeds: list[int]) -> None:
+def _seeds_value(seeds: int | list[int] | SeedRange) -> int | list[int] | dict[str, int]:
+    return seeds.model_dump() if isinstance(seeds, SeedRange) else seeds
+
+
+def _write_seeds(study_file: Path, seeds: int | list[int] | dict[str, int]) -> None:
     import tomli_w
 
     from .config import load_toml
@@ -192,9 +243,9 @@ def _write_seeds(study_file: Path, seeds: list[int]) -> None:
 
 
 def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], summary: StudySummary,
-              executor_name: str, options: dict[str, Any], live: bool | None) -> None:
+              executor_name: str, options: dict[str, Any], live: bool | None, title: str | None = None) -> None:
     executor = create_executor(executor_name, **options)
-    view = StudyProgress(tasks, labels, live=live)
+    view = StudyProgress(tasks, labels, live=live, title=title)
     tasks = group_seeds(tasks, executor.slots())
     stop = {"requested": False}
 
@@ -243,32 +294,34 @@ def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], s
 
 
 def status_rows(path: str | Path) -> tuple[Study, list[dict[str, str]]]:
-    """One row per case x seed of the study in folder ``path``: its run and state."""
+    """One row per case x seed of the study in folder ``path`` that exists or is needed now."""
     study, out_dir, _ = open_study(path)
     store = StudyStore(out_dir)
     store.rebuild_index()
+    table = study_table(study, store)
+    need = seeds_needed(study, [r.row for r in table], n_classes(study)) if study.meta.adaptive else {}
     owner: dict[str, str] = {}
     rows = []
-    for plan in study.cases:
-        for seed in study.seeds:
-            h = with_seed(plan.config, seed).run_hash()
-            shared = owner.setdefault(h, _label(plan.id, seed))
-            note = f"shares {shared}" if shared != _label(plan.id, seed) else ""
-            row = {"case": plan.id, "seed": str(seed), "run": h[:8], "state": "pending", "progress": "",
-                   "wall": "", "final": "", "note": note}
-            rows.append(row)
-            rec = store.get(h)
-            if rec is None:
-                continue
-            row["state"] = store.state(rec)
-            row["progress"] = _progress_of(store.run_dir(rec))
-            if rec.wall_seconds:
-                row["wall"] = f"{rec.wall_seconds:.0f}s"
-            final = rec.final_dict
-            if final:
-                row["final"] = f"D {final['d_loss']:.4f} acc {100 * final['d_acc']:.1f}% G {final['g_loss']:.4f}"
-            if row["state"] == FAILED and not note:
-                row["note"] = f"attempt {rec.attempts}: {rec.error}"
+    for info in table:
+        r = info.row
+        rec = store.get(r.run_hash)
+        if rec is None and r.seed not in study.seeds[: need.get(r.case, len(study.seeds))]:
+            continue  # an adaptive study does not need this seed (yet)
+        shared = owner.setdefault(r.run_hash, _label(r.case, r.seed))
+        note = f"shares {shared}" if shared != _label(r.case, r.seed) else ""
+        row = {"case": r.case, "seed": str(r.seed), "run": r.run_hash[:8], "state": r.status, "progress": "",
+               "wall": "", "final": "", "note": note}
+        rows.append(row)
+        if rec is None:
+            continue
+        row["progress"] = _progress_of(store.run_dir(rec))
+        if rec.wall_seconds:
+            row["wall"] = f"{rec.wall_seconds:.0f}s"
+        final = rec.final_dict
+        if final:
+            row["final"] = f"D {final['d_loss']:.4f} acc {100 * final['d_acc']:.1f}% G {final['g_loss']:.4f}"
+        if row["state"] == FAILED and not note:
+            row["note"] = f"attempt {rec.attempts}: {rec.error}"
     return study, rows
 
 
@@ -280,18 +333,28 @@ def _progress_of(run_dir: Path) -> str:
     return f"{st.get('iteration', 0)}/{st.get('total_iterations', '?')}"
 
 
-def add_seeds(path: str | Path, n: int) -> list[int]:
-    """Add ``n`` seeds to the study run in folder ``path``; what is done stays done."""
+def add_seeds(path: str | Path, n: int) -> list[int] | SeedRange:
+    """Add up to ``n`` seeds to the study run in folder ``path``: an adaptive study's most seeds
+    grow by ``n``; a study of N seeds becomes adaptive from N to N + n. What is done stays done."""
     if n < 1:
         raise GanstudyError("add-seeds: N must be at least 1.")
     study, out_dir, _ = open_study(path)
-    seeds = list(study.seeds)
-    candidate = 0
-    while len(seeds) < len(study.seeds) + n:
-        if candidate not in seeds:
-            seeds.append(candidate)
-        candidate += 1
-    _write_seeds(out_dir / STUDY_FILE, seeds)
+    current = study.meta.seeds
+    if isinstance(current, SeedRange):
+        value: list[int] | SeedRange = SeedRange(min=current.min, max=current.max + n)
+    elif isinstance(current, int) and current >= 2:
+        # Its verdicts have been seen at `current` seeds: more seeds are a second look, so the
+        # study becomes adaptive (alpha shared between the looks), and only undecided cases get them.
+        value = SeedRange(min=current, max=current + n)
+    else:
+        seeds = list(study.seeds)
+        candidate = 0
+        while len(seeds) < len(study.seeds) + n:
+            if candidate not in seeds:
+                seeds.append(candidate)
+            candidate += 1
+        value = seeds
+    _write_seeds(out_dir / STUDY_FILE, _seeds_value(value))
     saved = json.loads((out_dir / RUN_ARGS).read_text()) if (out_dir / RUN_ARGS).is_file() else {}
-    write_json(out_dir / RUN_ARGS, {**saved, "seeds": seeds})
-    return seeds
+    write_json(out_dir / RUN_ARGS, {**saved, "seeds": _seeds_value(value)})
+    return value

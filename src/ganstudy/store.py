@@ -33,6 +33,8 @@ from .train import CHECKPOINT, read_result
 PENDING, RUNNING, COMPLETE, DIVERGED, FAILED, INTERRUPTED = (
     "pending", "running", "complete", "diverged", "failed", "interrupted")
 ENDED = (COMPLETE, DIVERGED)
+#: A run that failed this many times is given up (until `ganstudy run --retry-failed`).
+MAX_ATTEMPTS = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -18,23 +18,67 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .config import PRESENTATION_KEYS, Layer, RunConfig, build_config, flatten, load_toml
 from .errors import ConfigError
+from .stats.procedure import Design, schedule
 
 CASE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 RESERVED_IDS = {"baseline"}
 Expectation = Literal["improve", "worsen", "no effect", "unsure"]
 
 
+class SeedRange(BaseModel):
+    """Adaptive seeds: every case starts with ``min``; only the cases still undecided (and the
+    baseline) get more, look by look, up to ``max``."""
+
+    model_config = ConfigDict(extra="forbid")
+    min: int = Field(3, ge=2, description="seeds every case gets")
+    max: int = Field(10, le=200, description="the most seeds an undecided case gets")
+
+    @model_validator(mode="after")
+    def _order(self) -> SeedRange:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) must be at least min ({self.min})")
+        return self
+
+
 class StudyMeta(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1)
     description: str = ""
-    seeds: int | list[int] = Field(3, description="a count (seeds 0..N-1) or an explicit list")
+    seeds: int | list[int] | SeedRange = Field(
+        default_factory=SeedRange,
+        description="a count (seeds 0..N-1), an explicit list, or { min = 3, max = 10 } (adaptive, the default)")
     metric: str = "fid"
     equivalence: float = Field(0.05, gt=0, lt=1, description="relative band inside which a change has no effect")
+    equivalence_abs: float | None = Field(None, gt=0, description="the band in metric units (instead of relative)")
+    alpha: float = Field(0.05, gt=0, le=0.2, description="error rate of the verdicts")
+    error_control: Literal["holm", "fdr"] = Field(
+        "holm", description="across cases: holm (family-wise error) or fdr (Benjamini-Hochberg)")
+    pairing: Literal["none", "seed"] = Field(
+        "none", description="none (two samples; GAN seeds barely pair) or seed (declared: same seeds pair)")
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds_shape(cls, value: Any) -> Any:
+        """One clear message for each way of giving seeds (not pydantic's three-way union)."""
+        if isinstance(value, dict):
+            try:
+                return SeedRange.model_validate(value)
+            except ValidationError as exc:
+                problems = []
+                for err in exc.errors():
+                    where = ".".join(str(p) for p in err["loc"])
+                    msg = "unknown key; allowed: min, max" if err["type"] == "extra_forbidden" else \
+                        err["msg"].removeprefix("Value error, ")
+                    problems.append(f"{where}: {msg}" if where else msg)
+                raise ValueError("seeds = { min, max }: " + "; ".join(problems)) from None
+        if isinstance(value, bool) or not isinstance(value, (int, list, SeedRange)):
+            raise ValueError("seeds must be a count (seeds = 6), a list of seeds (seeds = [0, 1, 2]) or adaptive "
+                             "seeds (seeds = { min = 3, max = 10 })")
+        return value
 
     @field_validator("seeds")
     @classmethod
-    def _seeds(cls, value: int | list[int]) -> int | list[int]:
+    def _seeds(cls, value: int | list[int] | SeedRange) -> int | list[int] | SeedRange:
         if isinstance(value, int) and value < 1:
             raise ValueError("seeds must be at least 1")
         if isinstance(value, list) and (not value or len(set(value)) != len(value) or min(value) < 0):
@@ -50,8 +94,25 @@ class StudyMeta(BaseModel):
             raise ValueError(f"unknown metric {value!r}; allowed: {', '.join(names())}")
         return value
 
+    @property
+    def adaptive(self) -> bool:
+        return isinstance(self.seeds, SeedRange)
+
     def seed_list(self) -> list[int]:
+        """Every seed the study may use, in the order they are added."""
+        if isinstance(self.seeds, SeedRange):
+            return list(range(self.seeds.max))
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+    def design(self) -> Design:
+        """The decision procedure's design: its looks, error rate and controls."""
+        looks = schedule(self.seeds.min, self.seeds.max) if isinstance(self.seeds, SeedRange) else (len(self.seed_list()),)
+        return Design(looks, alpha=self.alpha, error_control=self.error_control, pairing=self.pairing)
+
+    def seeds_text(self) -> str:
+        if isinstance(self.seeds, SeedRange):
+            return f"{self.seeds.min} to {self.seeds.max} (adaptive)"
+        return str(self.seed_list())
 
 
 class Case(BaseModel):
@@ -138,11 +199,12 @@ class Study:
                 return plan
         raise ConfigError(f"{self.path}: no case {case_id!r}; cases: {', '.join(c.id for c in self.cases)}")
 
-    def runs(self) -> list[RunSpec]:
-        """One spec per distinct run, in plan order; cases that train alike share a spec."""
+    def runs(self, seeds: dict[str, int] | None = None) -> list[RunSpec]:
+        """One spec per distinct run, in plan order; cases that train alike share a spec.
+        ``seeds`` limits a case to its first N seeds (an adaptive study's current round)."""
         by_hash: dict[str, RunSpec] = {}
         for plan in self.cases:
-            for seed in self.seeds:
+            for seed in self.seeds[: (seeds or {}).get(plan.id, len(self.seeds))]:
                 cfg = with_seed(plan.config, seed)
                 h = cfg.run_hash()
                 if h in by_hash:

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import __version__
-from ..analysis import Comparison, RunRow, compare, expectation_held, loss_moved, summary_sentence
-from ..atomic import read_jsonl
-from ..metrics import get as get_metric
+from ..analysis import Comparison, Pairing, RunRow, expectation_held, loss_moved, pairing_correlation, summary_sentence
+from ..results import RunInfo, n_classes, study_table
+from ..rounds import comparisons, same_as_baseline, seeds_needed
 from ..runner import open_study
 from ..store import StudyStore
-from ..study import Study, with_seed
-
-
-@dataclass
-class RunInfo:
-    row: RunRow
-    run_dir: Path | None
-    config: dict[str, Any]  # flat resolved config
-    wall_seconds: float | None
-    described: dict[str, Any] = field(default_factory=dict)
-
-    def metrics_log(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.run_dir / "metrics.jsonl") if self.run_dir else []
-
-    def eval_log(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.run_dir / "eval.jsonl") if self.run_dir else []
+from ..study import Study
 
 
 @dataclass
@@ -47,6 +31,8 @@ class StudyResults:
     warnings: list[str]
     provenance: dict[str, Any]
     n_classes: int = 10
+    pairing: Pairing | None = None  # how much seeds paired: advice for the next study
+    detectable: tuple[float, float | None] | None = None  # (seed-SDs beyond the band, the same in metric units)
 
     @property
     def primary(self) -> str:
@@ -66,59 +52,51 @@ class StudyResults:
         return expectation_held(self.study.case(case).expect, c.verdict) if c else "-"
 
 
-def _n_classes(study: Study) -> int:
-    """How many classes the study's evaluator tells apart (what "collapsed" is measured against)."""
-    from ..metrics.evaluator import find
-
-    found = find(study.case("baseline").config.data.dataset)
-    return int(json.loads(found[1].read_text())["classes"]) if found else 10
-
-
 def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | None = None) -> StudyResults:
     study, out, _ = open_study(path)
     store = StudyStore(out)
     store.rebuild_index()
-    runs: list[RunInfo] = []
-    for plan in study.cases:
-        for seed in study.seeds:
-            cfg = with_seed(plan.config, seed)
-            rec = store.get(cfg.run_hash())
-            status, metrics, final, wall, run_dir, described = "pending", {}, {}, None, None, {}
-            if rec is not None:
-                run_dir = store.run_dir(rec)
-                status = store.state(rec)
-                result_path = run_dir / "result.json"
-                if result_path.is_file():
-                    result = json.loads(result_path.read_text())
-                    metrics, final, wall = result.get("metrics") or {}, result.get("final") or {}, result.get("wall_seconds")
-                if (run_dir / "config.json").is_file():
-                    described = json.loads((run_dir / "config.json").read_text())
-            row = RunRow(plan.id, seed, status, metrics, final, cfg.run_hash())
-            runs.append(RunInfo(row, run_dir, cfg.flat(), wall, described))
-    rows = [r.row for r in runs]
+    classes = n_classes(study)
+    table = study_table(study, store)
+    need = seeds_needed(study, [r.row for r in table], classes)
+    # The runs an analysis can use: those that exist, and those the design wants now.
+    runs = [r for r in table if r.run_dir is not None or r.row.seed in study.seeds[: need.get(r.row.case, 0)]]
+    rows = [r.row for r in table]
     metric_names = [m for m in study.case("baseline").config.eval.metrics if _has(rows, m)]
-    same = {p.id for p in study.cases if p.same_as == "baseline"}
-    n_classes = _n_classes(study)
-    comparisons = {
-        m: compare(rows, m, get_metric(m).lower_is_better, equivalence=study.meta.equivalence, same_as_baseline=same,
-                   n_classes=n_classes)
-        for m in metric_names
-    }
-    primary = comparisons.get(study.meta.metric, [])
+    primary = comparisons(study, rows, study.meta.metric, classes) if study.meta.metric in metric_names else []
+    follow = {c.case: c.last_look for c in primary}  # other metrics stop where the primary's decisions did
+    by_metric = {m: primary if m == study.meta.metric else comparisons(study, rows, m, classes, follow)
+                 for m in metric_names}
     summary = summary_sentence(primary, study.meta.metric) if primary else "No run has been scored yet."
-    pending = len({r.row.run_hash for r in runs if r.row.status not in ("complete", "diverged")})
+    pending = len({r.row.run_hash for r in runs if not r.row.settled})
     if pending:
         summary += f" ({pending} of {len({r.row.run_hash for r in runs})} runs have not ended yet: run `ganstudy run {out}`.)"
     warnings = []
     for c in primary:
-        if c.verdict in ("no effect", "inconclusive") and loss_moved(rows, c.case):
-            warnings.append(f"{c.case}: its final D/G losses moved, but its {study.meta.metric} did not "
-                            f"({c.verdict}). Losses are not quality.")
+        if c.verdict == "no effect" and loss_moved(rows, c.case):
+            warnings.append(f"{c.case}: its final D/G losses moved, but its {study.meta.metric} is credibly unchanged "
+                            "(no effect). Losses are not quality.")
     floor_values, floor_note = ({}, "")
     if floor and primary:
         floor_values, floor_note = real_floor(study, data_root)
-    return StudyResults(study, out, runs, comparisons, metric_names, floor_values, floor_note, summary, warnings,
-                        provenance(runs), n_classes)
+    pairing = pairing_correlation(rows, study.meta.metric, same_as_baseline=same_as_baseline(study))
+    return StudyResults(study, out, runs, by_metric, metric_names, floor_values, floor_note, summary, warnings,
+                        provenance(runs), classes, pairing, _detectable(study, rows, primary))
+
+
+def _detectable(study: Study, rows: list[RunRow], primary: list[Comparison]) -> tuple[float, float | None] | None:
+    """What the study's seeds could find with 80% power (what `ganstudy plan` said), in seed-SDs
+    beyond the band and, from the baseline's spread, in the metric's units."""
+    from ..stats.power import detectable_effect
+
+    tested = [c for c in primary if c.verdict != "does not change training"]
+    if not tested:
+        return None
+    beyond = detectable_effect(study.meta.design(), len(tested))
+    base = [r.metrics[study.meta.metric] for r in rows if r.case == "baseline" and r.usable()
+            and study.meta.metric in r.metrics]
+    spread = float(np.std(base, ddof=1)) if len(base) >= 2 else None
+    return beyond, (tested[0].band + beyond * spread if spread is not None and np.isfinite(beyond) else None)
 
 
 def _has(rows: list[RunRow], metric: str) -> bool:

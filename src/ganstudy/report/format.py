@@ -24,11 +24,12 @@ def median_range(values: list[float]) -> str:
     return f"{num(float(np.median(values)))} [{num(min(values))}-{num(max(values))}]"
 
 
-def diff_ci(mean: float, low: float, high: float) -> str:
-    if math.isnan(mean):
+def diff_ci(diff: float, low: float, high: float) -> str:
+    """'+12.3 [4.5, 20.1]'."""
+    if math.isnan(diff):
         return "-"
-    sign = "+" if mean > 0 else ""
-    return f"{sign}{num(mean)} [{num(low)}, {num(high)}]"
+    sign = "+" if diff > 0 else ""
+    return f"{sign}{num(diff)} [{num(low)}, {num(high)}]"
 
 
 def losses(finals: list[dict[str, float]]) -> str:

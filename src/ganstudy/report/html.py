@@ -11,7 +11,7 @@ from pathlib import Path
 from ..metrics import get as get_metric
 from . import figures
 from .collect import StudyResults
-from .markdown import main_rows, metric_rows
+from .markdown import interval_label, main_rows, method_text, metric_header, metric_rows, pairing_text
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
@@ -75,6 +75,18 @@ def _grid_pair(res: StudyResults, case: str) -> str:
     return "<p>No sample grids yet.</p>"
 
 
+def _method_html(res: StudyResults) -> str:
+    """The markdown's method text as HTML: its bold words bold, every user string escaped."""
+    import re
+
+    def inline(text: str) -> str:
+        return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", re.sub(r"`(.+?)`", r"<code>\1</code>", escape(text)))
+
+    lines = method_text(res)
+    items = "".join(f"<li>{inline(line[2:])}</li>" for line in lines if line.startswith("- "))
+    return f"<p>{inline(lines[0])}</p><ul>{items}</ul>"
+
+
 def _iteration(path: Path) -> str:
     return f"iteration {int(path.stem.split('_')[1])}"
 
@@ -91,14 +103,14 @@ def render(res: StudyResults) -> str:
         parts.append(f"<p>{escape(s.meta.description)}</p>")
     parts.append(f"<p class='summary'>{escape(res.summary)}</p>")
     parts += [f"<p class='warning'>{escape(w)}</p>" for w in res.warnings]
-    arrow = "lower is better" if get_metric(m).lower_is_better else "higher is better"
-    parts.append(f"<p>Primary metric <b>{escape(m)}</b> ({arrow}); seeds {escape(str(s.seeds))}, paired by seed. "
-                 f"Equivalence band: +/-{100 * s.meta.equivalence:g}% of the baseline's median.</p>")
+    parts.append(_method_html(res))
     if m in res.floor:
         parts.append(f"<p>Real data scores <b>{res.floor[m]:.4g}</b> ({escape(res.floor_note)}).</p>")
     parts.append("<h2>Results</h2>")
-    parts.append(_table(["change", "expected", f"baseline {m}", f"case {m}", "difference: median [95% CI]",
-                         "final losses (median)", "verdict", "expectation held"], main_rows(res), verdict_col=6))
+    parts.append(_table(["change", "expected", f"baseline {m}", f"case {m}", f"difference [{interval_label(res)}]",
+                         "seeds", "final losses (median)", "verdict", "expectation held"], main_rows(res), verdict_col=7))
+    if pairing_text(res):
+        parts.append(f"<p>{escape(pairing_text(res))}</p>")
     if any(m in r.row.metrics for r in res.runs):
         parts.append(f"<h2>{escape(m)} of every seed</h2>" + _img(figures.strip(res), f"{m} per seed", "plot"))
     parts.append("<h2>Cases</h2>")
@@ -110,7 +122,8 @@ def render(res: StudyResults) -> str:
         if plan.rationale:
             parts.append(f"<p><i>Expected {escape(plan.expect)}:</i> {escape(plan.rationale)}</p>")
         if c:
-            parts.append(f"<p>{escape(c.reason)}.</p>")
+            stopped = f" ({c.stopped})" if c.stopped else ""
+            parts.append(f"<p>{escape(c.verdict + stopped)}: {escape(c.reason)}.</p>")
         changes = ", ".join(f"{k}: {old!r} → {new!r}" for k, old, new in plan.changes) or "nothing"
         parts.append(f"<p>Changes: <code>{escape(changes)}</code></p>")
         parts.append(_grid_pair(res, plan.id))
@@ -120,8 +133,7 @@ def render(res: StudyResults) -> str:
     parts.append("<h2>Every metric</h2>")
     for metric in res.metric_names:
         parts.append(f"<h3>{escape(metric)}</h3><p>{escape(get_metric(metric).summary)}</p>")
-        parts.append(_table(["case", "baseline median", "case median", "difference: median [95% CI]", "p (Holm)",
-                             "P(case better)", "verdict"], metric_rows(res, metric), verdict_col=6))
+        parts.append(_table(metric_header(res), metric_rows(res, metric), verdict_col=6))
     parts.append("<h2>Provenance</h2><ul>")
     parts += [f"<li>{escape(k)}: {escape(str(v))}</li>" for k, v in res.provenance.items()]
     parts.append("</ul><p>The full resolved configs are in report.md and results.csv.</p></body></html>")

@@ -1,0 +1,64 @@
+"""The per-run results of a study folder: one row per case x seed, read from the run folders
+(their ``result.json``), which the runner's rounds, ``ganstudy status`` and the report share."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .analysis import RunRow
+from .atomic import read_jsonl
+from .store import FAILED, MAX_ATTEMPTS, StudyStore
+from .study import Study, with_seed
+
+
+@dataclass
+class RunInfo:
+    row: RunRow
+    run_dir: Path | None
+    config: dict[str, Any]  # flat resolved config
+    wall_seconds: float | None
+    described: dict[str, Any] = field(default_factory=dict)
+
+    def metrics_log(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.run_dir / "metrics.jsonl") if self.run_dir else []
+
+    def eval_log(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.run_dir / "eval.jsonl") if self.run_dir else []
+
+
+def n_classes(study: Study) -> int:
+    """How many classes the study's evaluator tells apart (what "collapsed" is measured against)."""
+    from .metrics.evaluator import find
+
+    found = find(study.case("baseline").config.data.dataset)
+    return int(json.loads(found[1].read_text())["classes"]) if found else 10
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
+    """Every case x seed of the study (all of its seeds, run or not), baseline first."""
+    runs: list[RunInfo] = []
+    for plan in study.cases:
+        for seed in study.seeds:
+            cfg = with_seed(plan.config, seed)
+            rec = store.get(cfg.run_hash())
+            status, metrics, final, wall, run_dir, described, gave_up = "pending", {}, {}, None, None, {}, False
+            if rec is not None:
+                run_dir = store.run_dir(rec)
+                status = store.state(rec)
+                gave_up = status == FAILED and rec.attempts >= MAX_ATTEMPTS
+                result = _read(run_dir / "result.json")
+                metrics, final, wall = result.get("metrics") or {}, result.get("final") or {}, result.get("wall_seconds")
+                described = _read(run_dir / "config.json")
+            row = RunRow(plan.id, seed, status, metrics, final, cfg.run_hash(), gave_up)
+            runs.append(RunInfo(row, run_dir, cfg.flat(), wall, described))
+    return runs
