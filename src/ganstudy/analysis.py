@@ -158,7 +158,7 @@ def compare(table: Iterable[RunRow], metric: str, lower_is_better: bool, *, desi
     return [results[c] for c in cases]
 
 
-def _median(by_case: dict[str, dict[int, RunRow]], case: str, seeds: list[int], metric: str, n_classes: int) -> float:
+def _median(by_case: dict[str, dict[int, RunRow]], case: str, seeds: list[int], metric: str) -> float:
     vals = [by_case[case][s].metrics[metric] for s in seeds if s in by_case.get(case, {})
             and by_case[case][s].usable() and metric in by_case[case][s].metrics]
     return float(np.median(vals)) if vals else math.nan
@@ -175,7 +175,7 @@ def _comparison(case: str, i: int, d: Decisions, design: Design, metric: str, lo
                         and by_case[c][s].usable() and metric in by_case[c][s].metrics]
     c = Comparison(
         case, metric, lower_is_better, int(d.seeds[i]) if look >= 0 else 0, len(values(case)), len(values(baseline)),
-        _median(by_case, baseline, used, metric, n_classes), _median(by_case, case, used, metric, n_classes),
+        _median(by_case, baseline, used, metric), _median(by_case, case, used, metric),
         float(d.diff[i]), float(d.low[i]), float(d.high[i]), float(d.level[i]), float(d.p_look[i]),
         float(d.p_adjusted[i]), float(d.p_equivalent[i]), band, VERDICTS[int(d.verdict[i])], "",
         failures={"case_failed": fc, "case_runs": nc, "baseline_failed": fb, "baseline_runs": nb,
