@@ -21,6 +21,29 @@ os.environ["GANSTUDY_OFFLINE"] = "1"
 torch.set_num_threads(1)  # small models: threads only add noise and contention on 2 cores
 
 
+#: The optional extras some tests need, and how to install each (README, Install).
+EXTRAS = {
+    "ray": "the ray extra is not installed (pip install -e \".[ray]\")",
+    "browser": "headless Chromium is not installed (apt-get install -y chromium)",
+}
+
+
+def need_ray():
+    """Ray, or a skip that says how to get it."""
+    return pytest.importorskip("ray", reason=EXTRAS["ray"], exc_type=ImportError)
+
+
+def chromium() -> str:
+    """The headless browser's path, or a skip that says how to get it."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip(EXTRAS["browser"])
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
@@ -58,6 +81,7 @@ def tiny(**keys) -> RunConfig:
         "train.iterations": 12, "train.batch_size": 16, "train.log_every": 1,
         "train.sample_every": 5, "train.checkpoint_every": 5,
         "data.holdout": 200, "eval.samples": 200, "eval.reference_samples": 200,
+        "eval.curve_points": 0,  # curves are tested where they are drawn (test_report, test_train)
     }
     base.update(keys)
     return build_config([Layer("test", base)])
@@ -94,6 +118,7 @@ data.split = "test"
 data.limit = 256
 data.holdout = 200
 eval.samples = 200
+eval.curve_points = 0
 model.g_widths = [32, 64]
 model.d_widths = [64, 32]
 model.latent_dim = 16

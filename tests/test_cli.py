@@ -33,6 +33,10 @@ def test_train_command_end_to_end(tmp_path, shared_data):
     assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(r"29 \[D loss: \d+\.\d{6}, acc\.: \d+\.\d{2}%\] \[G loss: \d+\.\d{6}\]\n", proc.stdout)
     assert "mnist test split" in proc.stderr
+    # What happens between training steps is said as it happens: the data first, the scores last.
+    err = proc.stderr
+    assert err.index("data: mnist test split") < err.index("iteration 30/30") < err.index("scoring 500 generated")
+    assert "scores against" in err and re.search(r"\n  fid +\d", err) and "(lower is better)" in err
     for name in ("config.json", "metrics.jsonl", "samples/iter_000000.png", "samples/iter_000029.png",
                  "checkpoints/last.pt"):
         assert (out / name).is_file(), name
@@ -121,3 +125,36 @@ def test_eval_commands(tmp_path, shared_data, capsys):
     assert "not a run folder" in err
     err = _error(capsys, ["eval", "--real", "svhn", "--data-root", str(tmp_path)])
     assert "evaluator" in err or "missing" in err
+
+
+def test_a_finished_study_says_what_it_found_and_keeps_its_report_current(tmp_path, capsys):
+    from conftest import write_tiny_study
+
+    study, out = write_tiny_study(tmp_path), tmp_path / "out"
+    assert main(["run", str(study), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    report = out / "report" / "report.md"
+    made = report.stat().st_mtime_ns
+    assert main(["run", str(out), "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "Nothing to do" in said and f"report: {out / 'report' / 'report.html'}" in said
+    assert said.splitlines()[0].endswith(".")  # the report's one sentence: what the study found
+    assert report.stat().st_mtime_ns == made  # current: not written again
+    (out / "report" / ".inputs").unlink()  # as if killed while writing it
+    (out / "report" / "report.html").unlink()
+    assert main(["run", str(out), "--quiet"]) == 0
+    assert (out / "report" / "report.html").is_file() and (out / "report" / ".inputs").is_file()
+
+
+def test_ctrl_c_before_any_run_ends_writes_no_empty_report(tmp_path, capsys, monkeypatch):
+    from collections import Counter
+
+    import ganstudy.runner
+    from conftest import write_tiny_study
+    from ganstudy.runner import StudySummary
+
+    out = tmp_path / "out"
+    stopped = StudySummary("tiny", out, 4, 0, Counter({"interrupted": 4}), interrupted=True)
+    monkeypatch.setattr(ganstudy.runner, "run_study", lambda *a, **k: stopped)
+    assert main(["run", str(write_tiny_study(tmp_path)), "--out", str(out)]) == 130
+    assert "progress is saved" in capsys.readouterr().err and not (out / "report").exists()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import run_weights, same_weights, write_tiny_study
+from conftest import need_ray, run_weights, same_weights, write_tiny_study
 from ganstudy.runner import run_study
 from ganstudy.store import StudyStore
 
@@ -20,19 +20,19 @@ EXECUTORS = {
     "local-processes": ("local", {"workers": 2}),
     "ray": ("ray", {"cpus_per_run": 1}),
 }
+RAY = [pytest.param(name, marks=pytest.mark.ray) if name == "ray" else name for name in EXECUTORS]
 
 
 @pytest.fixture(scope="module")
 def ray_instance():
-    import ray  # the ray extra: .ci/run installs it
-
+    ray = need_ray()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"GANSTUDY_OFFLINE": "1", "OMP_NUM_THREADS": "1"}})
     yield ray
     ray.shutdown()
 
 
-@pytest.fixture(params=list(EXECUTORS))
+@pytest.fixture(params=RAY)
 def executor(request):
     name, options = EXECUTORS[request.param]
     if name == "ray":
@@ -104,6 +104,7 @@ def test_interrupted_run_resumes_under_any_executor(executor, tmp_path, referenc
         assert same_weights(run_weights(out / folder), run_weights(reference / folder)), folder
 
 
+@pytest.mark.ray
 def test_ray_without_a_shared_filesystem_ships_run_folders(ray_instance, tmp_path, reference):
     study, out = write(tmp_path), tmp_path / "out"
     summary = run_study(study, out, executor="ray", executor_options={"shared_fs": False}, live=False)
@@ -113,6 +114,7 @@ def test_ray_without_a_shared_filesystem_ships_run_folders(ray_instance, tmp_pat
         assert same_weights(run_weights(out / folder), run_weights(reference / folder)), folder
 
 
+@pytest.mark.ray
 def test_a_killed_ray_worker_is_retried_and_the_study_completes(ray_instance, tmp_path):
     study, out = write(tmp_path, iterations=400, checkpoint_every=20), tmp_path / "out"
     killed = {}

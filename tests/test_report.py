@@ -2,20 +2,21 @@
 
 import csv
 import io
-import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import chromium
 from ganstudy.cli import main
 from ganstudy.runner import run_study
 
 STUDY = """
 [study]
 name = "report-test"
-description = "A tiny real study for the report tests."
+description = "A tiny real study for the report tests. *Not emphasis*, [not a link](http://x)."
 seeds = 2
 
 [baseline]
@@ -35,7 +36,7 @@ eval.every = 20
 
 [[cases]]
 id = "lr-high"
-title = "<script>alert(1)</script> higher learning rate | with a pipe"
+title = "=HYPERLINK(\\"http://x\\") <script>alert(1)</script> higher learning rate | with a pipe"
 expect = "improve"
 rationale = "Tests that user text is text: <b>not bold</b>."
 set = { "optim.lr" = 0.002 }
@@ -93,21 +94,14 @@ def test_html_escapes_user_strings(study_dir):
     assert page.count("data:image/png;base64,") >= 5  # grids, curves, strip plot: all embedded
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("headless Chromium is needed for this test: .ci/run installs Debian's chromium package")
-
-
 def _chrome(args, tmp_path):
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}"]
-    return subprocess.run([_chromium(), *flags, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([chromium(), *flags, *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.browser
 def test_report_renders_in_headless_chromium(study_dir, tmp_path):
     page = study_dir / "report" / "report.html"
     shot = tmp_path / "shot.png"
@@ -122,3 +116,69 @@ def test_report_renders_in_headless_chromium(study_dir, tmp_path):
     assert "<table>" in dom and "lr-high" in dom
     # The malicious title is a text node: serialised back escaped, never a script element.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom and "<script>alert(1)" not in dom
+
+
+def _figures(page: str) -> list[dict]:
+    """What each figure embedded in a report page shows (the metadata figures.py writes)."""
+    import base64
+    import json
+    import re
+
+    found = []
+    for blob in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page):
+        image = Image.open(io.BytesIO(base64.b64decode(blob)))
+        if "ganstudy" in image.text:
+            found.append(json.loads(image.text["ganstudy"]))
+    return found
+
+
+def test_figures_show_data_that_no_legend_covers(study_dir):
+    figures = _figures((study_dir / "report" / "report.html").read_text())
+    assert len(figures) == 3  # the strip plot and the curves of the two cases
+    for figure in figures:
+        assert not figure["legend_overlaps_data"]
+        assert all(n > 0 for n in figure["points"].values()), figure
+    curves = figures[1]["points"]
+    assert curves["fid"] == 2 * 2 * 5  # 2 seeds of 2 arms, 5 points of the curve through training each
+
+
+def test_html_has_every_table_and_every_seeds_grids(study_dir):
+    page = (study_dir / "report" / "report.html").read_text()
+    for heading in ("Results", "Every metric", "Diverged and collapsed runs", "Provenance", "Runs"):
+        assert f">{heading}</h" in page, heading
+    assert page.count("<figcaption>seed ") == 2 * 2  # two cases with grids... x 2 seeds
+    assert "each seed's baseline (left) beside the case (right)" in page
+
+
+def test_user_words_are_text_in_every_file(study_dir):
+    md = (study_dir / "report" / "report.md").read_text()
+    assert "\\*Not emphasis\\*, \\[not a link\\]\\(http://x\\)" in md
+    assert "&lt;script\\>" in md and "<script>" not in md
+
+
+def test_csv_cells_are_never_formulas():
+    from ganstudy.report.format import csv_cell
+
+    assert [csv_cell(v) for v in ("=1+2", "+1", "-cmd", "@SUM(A1)", "\tx", "ok", -1.5, 3)] == [
+        "'=1+2", "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "ok", -1.5, 3]
+
+
+@pytest.mark.browser
+def test_quickstart_report_in_a_browser(tmp_path):
+    """The main job's report, as a newcomer opens it (the quickstart, shortened to test speed)."""
+    quick = ["train.iterations=150", "train.checkpoint_every=50", "train.sample_every=50", "eval.samples=300",
+             "data.holdout=300"]
+    out = tmp_path / "quickstart"
+    run_study(Path(__file__).resolve().parents[1] / "studies" / "quickstart.toml", out, overrides=quick, live=False)
+    assert main(["report", str(out)]) == 0
+    page = out / "report" / "report.html"
+    shot = tmp_path / "shot.png"
+    _chrome([f"--screenshot={shot}", "--window-size=1280,3000", "--hide-scrollbars", page.as_uri()], tmp_path)
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 100, "no figures rendered"
+    dom = _chrome(["--dump-dom", page.as_uri()], tmp_path).stdout
+    assert dom.count("<table>") >= 4  # results, every metric..., failures, runs
+    assert "Diverged and collapsed runs" in dom and ">Runs</h3>" in dom and "scale-zero-one" in dom
+    figures = _figures(page.read_text())
+    assert figures and all(not f["legend_overlaps_data"] and all(n > 0 for n in f["points"].values())
+                           for f in figures)

@@ -26,6 +26,7 @@ data.split = "test"
 data.limit = 1000
 data.holdout = 300
 eval.samples = 300
+eval.curve_points = 0
 model.g_widths = [32, 64]
 model.d_widths = [64, 32]
 model.latent_dim = 16

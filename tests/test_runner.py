@@ -159,7 +159,10 @@ def test_add_seeds_and_new_cases_extend_without_redoing(tmp_path):
     study, out = write_study(tmp_path), tmp_path / "out"
     run_study(study, out, live=False)
     before = {f: (out / f / "result.json").stat().st_mtime_ns for f in run_folders(out)}
+    (out / "study.toml").write_text("# my notes\n" + (out / "study.toml").read_text())
     assert add_seeds(out, 1) == SeedRange(min=2, max=3)  # a second look: adaptive from 2 to 3 seeds
+    text = (out / "study.toml").read_text()
+    assert text.startswith("# my notes\n") and "seeds = {min = 2, max = 3} # set by ganstudy add-seeds 1" in text
     summary = run_study(out, live=False)
     third = summary.counts.get("complete", 0)  # a 3rd seed for the baseline and lr-high, unless decided at 2
     assert summary.skipped == 6 and third in (0, 2) and summary.runs == 6 + third

@@ -95,9 +95,14 @@ def test_interrupted_and_resumed_run_is_bitwise_identical(tmp_path, keys):
 
 
 def test_evaluation_during_and_after_training(tmp_path):
-    result = train(tiny(**{"eval.every": 5}), tmp_path / "r")
-    rows = read_jsonl(tmp_path / "r" / "eval.jsonl")
+    result = train(tiny(**{"eval.every": 5, "eval.curve_points": 3, "eval.curve_samples": 50}), tmp_path / "r")
+    every = read_jsonl(tmp_path / "r" / "eval.jsonl")
+    curve = [r for r in every if r.get("curve")]
+    rows = [r for r in every if not r.get("curve")]
     assert [(r["iteration"], r["final"]) for r in rows] == [(5, False), (10, False), (12, True)]
+    # The curve: 3 cheap points through training (12 x 1/3, 12 x 2/3, the end), one protocol of their own.
+    assert [r["iteration"] for r in curve] == [4, 8, 12] and len({r["protocol"] for r in curve}) == 1
+    assert "/gen50/" in curve[-1]["protocol"] and "/gen200/" in rows[-1]["protocol"]
     assert set(result.metrics) >= {"fid", "kid", "kid_se", "precision", "recall", "density", "coverage",
                                    "classifier_score", "mode_kl", "classes_covered"}
     assert result.metrics["fid"] == rows[-1]["fid"] > 0

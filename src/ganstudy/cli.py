@@ -56,9 +56,12 @@ def _progress_bar(enabled: bool):
     return update
 
 
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _train_and_report(trainer, resume: bool) -> int:
     result = trainer.run(resume=resume)
-    print(f"data: {trainer.data.description}", file=sys.stderr)
     if result.summary:
         print(result.summary)
     if result.status == "interrupted":
@@ -69,8 +72,21 @@ def _train_and_report(trainer, resume: bool) -> int:
         print(f"Run diverged: {result.reason}. The last good checkpoint is kept in {trainer.dir / 'checkpoints'}.",
               file=sys.stderr)
         return 3
-    print(f"{result.status}: {result.iterations} iterations in {result.wall_seconds:.1f}s; outputs in {trainer.dir}",
-          file=sys.stderr)
+    if result.metrics:
+        from .metrics import get
+
+        arrows = {}
+        for name in result.metrics:
+            try:
+                arrows[name] = " (lower is better)" if get(name).lower_is_better else " (higher is better)"
+            except KeyError:
+                arrows[name] = ""  # companions such as kid_se
+        reference = (result.protocol or {}).get("reference", "")
+        print(f"scores against {reference}:" if reference else "scores:", file=sys.stderr)
+        for name, value in result.metrics.items():
+            print(f"  {name:22s} {value:12.6g}{arrows[name]}", file=sys.stderr)
+    print(f"{result.status}: {result.iterations} iterations in {result.wall_seconds:.1f}s; outputs in {trainer.dir} "
+          "(scores in result.json)", file=sys.stderr)
     return 0
 
 
@@ -80,7 +96,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.set or [])
     trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device,
-                      progress=_progress_bar(sys.stderr.isatty() and not args.quiet))
+                      progress=_progress_bar(sys.stderr.isatty() and not args.quiet), log=_log)
     return _train_and_report(trainer, args.resume)
 
 
@@ -90,7 +106,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     cfg = finetune_config(args.run_dir, args.set or [], args.iterations)
     trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device, init_from=args.run_dir,
-                      progress=_progress_bar(sys.stderr.isatty() and not args.quiet))
+                      progress=_progress_bar(sys.stderr.isatty() and not args.quiet), log=_log)
     return _train_and_report(trainer, args.resume)
 
 
@@ -121,11 +137,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                         executor_options=options, data_root=args.data_root, device=args.device, overrides=args.set,
                         live=False if args.quiet else None)
     where = summary.out
-    if summary.counts or not (Path(where) / "report" / "report.md").is_file():
-        from .report import write_report
-
-        res, folder = write_report(where, data_root=args.data_root)
-        print(f"{res.summary}\nreport: {folder / 'report.html'} (also report.md, results.csv)")
+    ended_now = summary.counts.get("complete", 0) + summary.counts.get("diverged", 0)
+    if summary.interrupted and not ended_now:  # nothing new to report: say so and stop, fast
+        print(f"Interrupted; progress is saved. Run `ganstudy run {where}` to continue.", file=sys.stderr)
+        return 130
+    _report(where, args.data_root)
     if summary.nothing_to_do:
         print(f"Nothing to do: all {summary.runs} runs of study '{summary.study}' in {where} have ended "
               f"(`ganstudy status {where}` lists them).")
@@ -139,6 +155,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Interrupted; progress is saved. Run `ganstudy run {where}` to continue.", file=sys.stderr)
         return 130
     return 1 if summary.counts.get("failed") or summary.gave_up else 0
+
+
+def _report(where: Path, data_root: str | None) -> None:
+    """Write the study's report unless it is current, then say what it found and where it is."""
+    from .report import is_current, summary_of, write_report
+
+    folder = Path(where) / "report"
+    if is_current(where):
+        print(summary_of(where))
+    else:
+        res, folder = write_report(where, data_root=data_root)
+        print(res.summary)
+    print(f"report: {folder / 'report.html'} (also report.md, results.csv)")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -469,6 +498,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ganstudy: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`ganstudy plan ... | head`): not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

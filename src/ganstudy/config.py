@@ -245,6 +245,9 @@ class EvalConfig(_Section):
 
     metrics: list[str] = Field(default_factory=_all_metrics, description="metrics to compute; [] turns scoring off")
     every: int = Field(0, ge=0, description="iterations between evaluations during training; 0: only at the end")
+    curve_points: int = Field(5, ge=0, le=100, description="points of the metrics' curve through training "
+                              "(evaluations on curve_samples images, the last at the end); 0: none")
+    curve_samples: int = Field(1000, ge=10, description="generated images scored for each point of the curve")
     samples: int = Field(10000, ge=10, description="generated images scored per evaluation")
     reference: Literal["auto", "holdout", "test", "train", "all"] = Field(
         "auto", description="real images to compare with; auto: the held-out images if data.holdout is set, "

@@ -68,6 +68,6 @@ def generate(g: torch.nn.Module, cfg: RunConfig, n: int, seed: int, device: torc
 
 
 def evaluate(g: torch.nn.Module, cfg: RunConfig, evaluator: Evaluator, reference: Reference, seed: int,
-             device: torch.device | str = "cpu") -> dict[str, Any]:
-    images = generate(g, cfg, cfg.eval.samples, seed, device)
+             device: torch.device | str = "cpu", samples: int | None = None) -> dict[str, Any]:
+    images = generate(g, cfg, samples or cfg.eval.samples, seed, device)
     return score_images(evaluator, reference, images, cfg.eval.metrics)

@@ -11,6 +11,9 @@ from typing import TextIO
 from .tasks import RunTask, TaskOutcome
 
 
+ETA_WINDOW = 180.0  # seconds of iteration rate behind the time left
+
+
 def _fmt_seconds(seconds: float) -> str:
     seconds = int(seconds)
     h, rest = divmod(seconds, 3600)
@@ -32,14 +35,17 @@ class StudyProgress:
         self.rate: dict[str, float] = {}
         self.t0 = time.monotonic()
         self._last_line = 0.0
+        self._rates: list[tuple[float, int]] = []  # (time, iterations done) since the first progress: the time left
         self.bar = None
         if title:  # e.g. the round of an adaptive study
             print(title, file=self.stream, flush=True)
         if self.live:
             from tqdm import tqdm
 
+            # tqdm's own time left swings with every run that starts or ends: ours is in the postfix
             self.bar = tqdm(total=sum(self.totals.values()), unit="it", dynamic_ncols=True, file=self.stream,
-                            mininterval=0.5, desc=self._desc())
+                            mininterval=0.5, desc=self._desc(),
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} it [{elapsed}{postfix}]")
 
     def _desc(self) -> str:
         left = self.runs_total - self.runs_done - len(self.running)
@@ -66,18 +72,28 @@ class StudyProgress:
             self.bar.update(max(step, 0))
             rates = " ".join(f"{self.labels[h]} {self.done_iters[h]}/{self.totals[h]} {self.rate.get(h, 0):.0f}it/s"
                              for h in self.running)
-            self.bar.set_postfix_str(rates, refresh=False)
+            self.bar.set_postfix_str(f"{self._time_left()}; {rates}", refresh=False)
         elif time.monotonic() - self._last_line > 30:
             self._print(f"  {self.labels[run_hash]}: iteration {done}/{total}, {self.rate.get(run_hash, 0):.1f} it/s, "
                         f"study {self._eta()}")
 
+    def _time_left(self) -> str:
+        """From the iteration rate of the last few minutes: not since the start, which counts
+        start-up, nor of the last seconds, which swing as runs start and end."""
+        done, total = sum(self.done_iters.values()), sum(self.totals.values())
+        now = time.monotonic()
+        if done and (not self._rates or now - self._rates[-1][0] >= 1):
+            self._rates.append((now, done))
+        while len(self._rates) > 2 and now - self._rates[1][0] > ETA_WINDOW:
+            self._rates.pop(0)
+        if not self._rates or now - self._rates[0][0] < 10 or done == self._rates[0][1]:
+            return "time left: measuring"
+        then, done_then = self._rates[0]
+        return f"about {_fmt_seconds((total - done) * (now - then) / (done - done_then))} left"
+
     def _eta(self) -> str:
-        done = sum(self.done_iters.values())
-        total = sum(self.totals.values())
-        elapsed = time.monotonic() - self.t0
-        if done == 0:
-            return "starting"
-        return f"{100 * done / total:.0f}% done, about {_fmt_seconds(elapsed * (total - done) / done)} left"
+        done, total = sum(self.done_iters.values()), sum(self.totals.values())
+        return f"{100 * done / max(total, 1):.0f}% done, {self._time_left()}"
 
     def ended(self, outcome: TaskOutcome) -> None:
         self.running.pop(outcome.run_hash, None)

@@ -28,6 +28,7 @@ from .store import ENDED, FAILED, INTERRUPTED, MAX_ATTEMPTS, RUNNING, RunRecord,
 from .study import SeedRange, Study, StudyMeta, load_study
 from .tasks import RunTask, TaskOutcome, seed_group, worker_threads
 from .train import scoring_changed
+from .vcs import commit_of
 
 STUDY_FILE = "study.toml"
 RUN_ARGS = "study.json"
@@ -223,23 +224,32 @@ def _save_study(study: Study, out_dir: Path, overrides: list[str]) -> None:
     if study.path.resolve() != target.resolve():
         write_text(target, text)
     seeds = _seeds_value(study.meta.seeds)
-    write_json(out_dir / RUN_ARGS, {"source": str(study.path), "overrides": overrides, "seeds": seeds})
+    saved = json.loads((out_dir / RUN_ARGS).read_text()) if (out_dir / RUN_ARGS).is_file() else {}
+    source = saved.get("source") if study.path.resolve() == target.resolve() else str(study.path.resolve())
+    commit = saved.get("source_commit") if study.path.resolve() == target.resolve() else commit_of(study.path)
+    write_json(out_dir / RUN_ARGS, {"source": source, "source_commit": commit, "overrides": overrides, "seeds": seeds})
     if study.meta.seeds != StudyMeta.model_validate(study.raw["study"]).seeds:  # --seeds or --max-seeds changed them
-        _write_seeds(target, seeds)
+        _write_seeds(target, seeds, "ganstudy run --seeds/--max-seeds")
 
 
 def _seeds_value(seeds: int | list[int] | SeedRange) -> int | list[int] | dict[str, int]:
     return seeds.model_dump() if isinstance(seeds, SeedRange) else seeds
 
 
-def _write_seeds(study_file: Path, seeds: int | list[int] | dict[str, int]) -> None:
-    import tomli_w
+def _write_seeds(study_file: Path, seeds: int | list[int] | dict[str, int], why: str = "--seeds") -> None:
+    """Change the study's seeds in its file as run, in place: the user's comments, order and
+    layout stay (tomlkit edits TOML without rewriting it), so the file can still be edited by hand."""
+    import tomlkit
 
-    from .config import load_toml
-
-    raw = load_toml(study_file)
-    raw["study"]["seeds"] = seeds
-    write_text(study_file, "# The study as run here (rewritten by ganstudy: seeds changed).\n" + tomli_w.dumps(raw))
+    doc = tomlkit.parse(study_file.read_text(encoding="utf-8"))
+    if isinstance(seeds, dict):
+        value = tomlkit.inline_table()
+        value.update(seeds)
+    else:
+        value = tomlkit.item(seeds)
+    value.comment(f"set by {why}")
+    doc["study"]["seeds"] = value  # type: ignore[index]
+    write_text(study_file, tomlkit.dumps(doc))
 
 
 def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], summary: StudySummary,
@@ -354,7 +364,7 @@ def add_seeds(path: str | Path, n: int) -> list[int] | SeedRange:
                 seeds.append(candidate)
             candidate += 1
         value = seeds
-    _write_seeds(out_dir / STUDY_FILE, _seeds_value(value))
+    _write_seeds(out_dir / STUDY_FILE, _seeds_value(value), f"ganstudy add-seeds {n}")
     saved = json.loads((out_dir / RUN_ARGS).read_text()) if (out_dir / RUN_ARGS).is_file() else {}
     write_json(out_dir / RUN_ARGS, {**saved, "seeds": _seeds_value(value)})
     return value

@@ -128,14 +128,18 @@ class Resources:
     reference: Any = None
 
 
-def load_resources(cfg: RunConfig, data_root: str | Path | None) -> Resources:
+def load_resources(cfg: RunConfig, data_root: str | Path | None, log: Callable[[str], None] | None = None) -> Resources:
     data = load_training_data(cfg.data, data_root)
+    if log:
+        log(f"data: {data.description}")
     if not cfg.eval.metrics:
         return Resources(data)
     from .evaluation import reference_for
     from .metrics.evaluator import load as load_evaluator
 
     evaluator = load_evaluator(cfg.data.dataset)
+    if log:
+        log("reference: the evaluator's features of the real images the scores compare with (cached once computed)")
     return Resources(data, evaluator, reference_for(cfg, data, evaluator, data_root))
 
 
@@ -168,8 +172,9 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, out_dir: str | Path, *, data_root: str | Path | None = None,
                  device: str = "auto", progress: Progress | None = None, init_from: str | Path | None = None,
-                 resources: Resources | None = None) -> None:
+                 resources: Resources | None = None, log: Callable[[str], None] | None = None) -> None:
         self.cfg = cfg
+        self.log = log  # what the run is doing between training steps (``ganstudy train`` prints it)
         self.shared = resources  # data and scoring set-up loaded once by the caller (a seed group)
         self.dir = Path(out_dir)
         self.data_root = data_root
@@ -193,7 +198,7 @@ class Trainer:
         gives the run a dropout generator of its own (seed-batched members cannot share the
         global one)."""
         cfg = self.cfg
-        self.resources = self.shared or load_resources(cfg, self.data_root)
+        self.resources = self.shared or load_resources(cfg, self.data_root, self.log)
         self.data = self.resources.data
         self.loss = get_loss(cfg.loss.kind)
         torch.manual_seed(derive_seed(cfg.train.seed, "init"))  # weights, then dropout masks
@@ -321,6 +326,8 @@ class Trainer:
     def _rescore(self, finished: RunResult) -> RunResult:
         _, _, _ = self._load_checkpoint()
         finished.metrics, finished.protocol = {}, {}
+        if self.cfg.eval.curve_points and self.cfg.eval.metrics:
+            self._evaluate(finished.total_iterations, curve=True)
         scored = self._evaluate(finished.total_iterations, final=True)
         if scored is not None:
             finished.metrics, finished.protocol = scored["metrics"], scored["protocol"]
@@ -348,20 +355,25 @@ class Trainer:
         (metrics.jsonl counts iterations from 0; eval.jsonl counts iterations done, and its
         final evaluation runs again whenever the run is resumed.)"""
         for name, keep in (("metrics.jsonl", lambda r: r.get("iteration", -1) < done),
-                           ("eval.jsonl", lambda r: r.get("iteration", -1) <= done and not r.get("final"))):
+                           ("eval.jsonl", lambda r: r.get("iteration", -1) <= done and not r.get("final")
+                            and not (r.get("curve") and r.get("iteration") == self.total))):
             path = self.dir / name
             rows = [r for r in read_jsonl(path) if keep(r)]
             write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
-    def _evaluate(self, done: int, final: bool = False) -> dict[str, Any] | None:
-        """Score G now (its own noise stream; G's state is left as it was) and log it to eval.jsonl."""
+    def _evaluate(self, done: int, final: bool = False, curve: bool = False) -> dict[str, Any] | None:
+        """Score G now (its own noise stream; G's state is left as it was) and log it to eval.jsonl.
+        A point of the curve scores ``eval.curve_samples`` images (fewer, so it is cheap: one
+        protocol for the whole curve, never mixed with the final score's)."""
         if self.evaluator is None:
             return None
         from .evaluation import evaluate
 
         seed = derive_seed(self.cfg.train.seed, "eval", self.cfg.eval.seed)
-        scored = evaluate(self.state.g, self.cfg, self.evaluator, self.reference, seed, self.device)
-        row = {"iteration": done, "final": final, **scored["metrics"], "protocol": scored["protocol"]["id"]}
+        samples = min(self.cfg.eval.curve_samples, self.cfg.eval.samples) if curve else None
+        scored = evaluate(self.state.g, self.cfg, self.evaluator, self.reference, seed, self.device, samples)
+        row = {"iteration": done, "final": final, **({"curve": True} if curve else {}), **scored["metrics"],
+               "protocol": scored["protocol"]["id"]}
         with open(self.dir / "eval.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
         return scored
@@ -473,6 +485,8 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
     last = [s.last for s in starts]
     results: list[RunResult | None] = [None] * len(runs)
     synced: list[int | None] = [None] * len(runs)
+    points = cfg.eval.curve_points if cfg.eval.metrics else 0
+    curve_at = {round(total * k / points) for k in range(1, points)} - {0, total} if points else set()
 
     def own(i: int, it: int) -> None:  # member i's own networks hold its state after iteration ``it``
         if sync is not None and synced[i] != it:
@@ -521,6 +535,9 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
                 if cfg.eval.every and done % cfg.eval.every == 0 and done != total:
                     own(i, it)
                     r._evaluate(done)
+                if done in curve_at:
+                    own(i, it)
+                    r._evaluate(done, curve=True)
                 if done % t.checkpoint_every == 0 or done == total:
                     own(i, it)
                     if not r._models_finite():
@@ -537,6 +554,10 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
         results[i] = runs[i]._result("complete", total, last[i], t0[i], now=end)
     for i in complete:
         own(i, total - 1)  # the state after the last iteration
+        if runs[i].log and runs[i].evaluator is not None:
+            runs[i].log(f"scoring {cfg.eval.samples} generated images...")
+        if points:
+            runs[i]._evaluate(total, curve=True)  # the curve's last point, on the curve's protocol
         scored = runs[i]._evaluate(total, final=True)
         if scored is not None:
             results[i].metrics, results[i].protocol = scored["metrics"], scored["protocol"]  # type: ignore[union-attr]
@@ -549,7 +570,7 @@ def scoring_changed(run_dir: str | Path, cfg: RunConfig) -> bool:
         saved = json.loads((Path(run_dir) / "config.json").read_text())["config"]["eval"]
     except (FileNotFoundError, json.JSONDecodeError, KeyError):
         return True
-    ignore = {"grid_seed", "grid_size"}  # sample grids are not scores
+    ignore = {"grid_seed", "grid_size", "curve_points", "curve_samples"}  # grids and curves are not the scores
     current = cfg.eval.model_dump(mode="json")
     return {k: v for k, v in saved.items() if k not in ignore} != {k: v for k, v in current.items() if k not in ignore}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,7 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
         floor_values, floor_note = real_floor(study, data_root)
     pairing = pairing_correlation(rows, study.meta.metric, same_as_baseline=same_as_baseline(study))
     return StudyResults(study, out, runs, by_metric, metric_names, floor_values, floor_note, summary, warnings,
-                        provenance(runs), classes, pairing, _detectable(study, rows, primary))
+                        provenance(runs, study), classes, pairing, _detectable(study, rows, primary))
 
 
 def _detectable(study: Study, rows: list[RunRow], primary: list[Comparison]) -> tuple[float, float | None] | None:
@@ -123,7 +124,9 @@ def real_floor(study: Study, data_root: str | Path | None) -> tuple[dict[str, fl
     return scored["metrics"], note
 
 
-def provenance(runs: list[RunInfo]) -> dict[str, Any]:
+def provenance(runs: list[RunInfo], study: Study) -> dict[str, Any]:
+    """What produced these results: versions, machine, how runs trained, the evaluator, the
+    commit of the study's own repository."""
     import scipy
     import torch
 
@@ -134,6 +137,9 @@ def provenance(runs: list[RunInfo]) -> dict[str, Any]:
         if r.wall_seconds:
             together = frozenset([r.row.run_hash, *(r.described.get("seed_batched_with") or [])])
             walls[together] = max(walls.get(together, 0.0), r.wall_seconds)
+    threads = sorted({int(r.described["threads"]) for r in runs if r.described.get("threads")})
+    devices = sorted({str(r.described["device"]) for r in runs if r.described.get("device")})
+    evaluators = sorted({_evaluator_of(r) for r in runs} - {""})
     return {
         "ganstudy": __version__,
         "python": platform.python_version(),
@@ -141,7 +147,38 @@ def provenance(runs: list[RunInfo]) -> dict[str, Any]:
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "platform": platform.platform(),
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "threads": torch.get_num_threads(),
+        "cpu": _cpu_model(),
+        "devices the runs trained on": ", ".join(devices) or "-",
+        "torch threads per run": ", ".join(map(str, threads)) or "-",
+        "evaluator (name-weights hash)": ", ".join(evaluators) or "-",
+        "study file's commit when run": _saved_commit(study),
         "total_train_seconds": round(sum(walls.values()), 1),
     }
+
+
+def _evaluator_of(run: RunInfo) -> str:
+    if run.run_dir is None:
+        return ""
+    try:
+        return str(json.loads((run.run_dir / "result.json").read_text())["protocol"]["evaluator"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def _saved_commit(study: Study) -> str:
+    """What `ganstudy run` recorded: the commit of the repository holding the study file it ran."""
+    try:
+        saved = json.loads((Path(study.path).parent / "study.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return "-"
+    return f"{saved.get('source_commit') or '-'} ({saved.get('source', '?')})"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

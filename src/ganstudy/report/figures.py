@@ -1,79 +1,120 @@
-"""Figures as PNG bytes (matplotlib, Agg): training curves and per-seed strip plots."""
+"""Figures as PNG bytes (matplotlib, Agg): training curves and per-seed strip plots.
+
+Legends sit outside the axes, so they never cover data; each PNG carries what it shows in
+its metadata (``ganstudy``: the points drawn per panel and whether a legend overlaps a
+panel), which the report's test reads back."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from .collect import RunInfo, StudyResults  # noqa: E402
 
-BASE_COLOUR, CASE_COLOUR = "#7f7f7f", "#d62728"
+BASE_COLOUR, CASE_COLOUR, FLOOR_COLOUR = "#7f7f7f", "#d62728", "#2ca02c"
+TICKS, LABELS = 8, 9
 
 
-def _png(fig) -> bytes:
+def _png(fig, points: dict[str, int]) -> bytes:
+    """The figure as PNG, with what it shows in its metadata."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    overlap = any(leg.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+                  for leg in legends for ax in fig.axes)
+    meta = {"ganstudy": json.dumps({"points": points, "legend_overlaps_data": overlap})}
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight", metadata=meta)
     plt.close(fig)
     return buffer.getvalue()
 
 
+def _style(ax, title: str, ylabel: str, xlabel: str = "iterations trained") -> None:
+    ax.set_title(title, fontsize=LABELS)
+    ax.set_xlabel(xlabel, fontsize=LABELS)
+    ax.set_ylabel(ylabel, fontsize=LABELS)
+    ax.tick_params(labelsize=TICKS)
+    ax.grid(alpha=0.3, lw=0.5)
+
+
+def _curve_rows(run: RunInfo, metric: str) -> list[dict]:
+    """The run's curve of ``metric``: its cheap points through training (one protocol), or,
+    for runs scored before curves existed, every evaluation it has."""
+    rows = [r for r in run.eval_log() if metric in r]
+    curve = [r for r in rows if r.get("curve")]
+    return curve or rows
+
+
 def curves(res: StudyResults, case: str) -> bytes:
-    """D loss, G loss, D accuracy and the primary metric over iterations; baseline vs case, a line per seed."""
-    fig, axes = plt.subplots(1, 4, figsize=(14, 2.8))
-    panels = [("d_loss", "D loss"), ("g_loss", "G loss"), ("d_acc", "D accuracy")]
-    groups: list[tuple[str, list[RunInfo], str]] = [("baseline", res.case_runs("baseline"), BASE_COLOUR),
-                                                    (case, res.case_runs(case), CASE_COLOUR)]
-    for ax, (key, title) in zip(axes, panels):
-        for label, runs, colour in groups:
-            for i, run in enumerate(runs):
-                log = run.metrics_log()
-                ax.plot([r["iteration"] for r in log], [r[key] for r in log], color=colour, alpha=0.6, lw=0.8,
-                        label=label if i == 0 else None)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("iteration", fontsize=8)
-        ax.tick_params(labelsize=7)
-    ax = axes[3]
-    for label, runs, colour in groups:
-        for i, run in enumerate(runs):
-            log = [r for r in run.eval_log() if res.primary in r]
-            ax.plot([r["iteration"] for r in log], [r[res.primary] for r in log], "o-", color=colour, alpha=0.6, lw=0.8,
-                    ms=3, label=label if i == 0 else None)
-    if res.primary in res.floor:
-        ax.axhline(res.floor[res.primary], color="#2ca02c", ls="--", lw=1, label="real data")
-    ax.set_title(res.primary, fontsize=9)
-    ax.set_xlabel("iteration", fontsize=8)
-    ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=7)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    """D loss, G loss, D accuracy and the primary metric through training; baseline (grey, solid,
+    underneath) and case (red, dashed, on top: both show where they coincide), a line per seed."""
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.0))
+    panels = [("d_loss", "D loss", "loss"), ("g_loss", "G loss", "loss"), ("d_acc", "D accuracy", "accuracy")]
+    groups = [("baseline", res.case_runs("baseline"), dict(color=BASE_COLOUR, lw=1.8, ls="-", alpha=0.6)),
+              (case, res.case_runs(case), dict(color=CASE_COLOUR, lw=1.0, ls="--", alpha=0.9))]
+    points: dict[str, int] = {}
+    for ax, (key, title, ylabel) in zip(axes, panels):
+        n = 0
+        for _, runs, style in groups:
+            for run in runs:
+                log = [r for r in run.metrics_log() if key in r]
+                ax.plot([r["iteration"] + 1 for r in log], [r[key] for r in log], **style)
+                n += len(log)
+        _style(ax, title, ylabel)
+        points[title] = n
+    ax, m = axes[3], res.primary
+    n, samples = 0, None
+    for _, runs, style in groups:
+        for run in runs:
+            rows = _curve_rows(run, m)
+            ax.plot([r["iteration"] for r in rows], [r[m] for r in rows], marker="o", ms=3, **style)
+            n += len(rows)
+            samples = samples or next((r["protocol"].split("/gen")[1].split("/")[0] for r in rows
+                                       if "/gen" in r.get("protocol", "")), None)
+    _style(ax, f"{m} through training" + (f" ({samples} samples)" if samples else ""), m)
+    points[m] = n
+    handles = [plt.Line2D([], [], **groups[0][2], label="baseline (a line per seed)"),
+               plt.Line2D([], [], **groups[1][2], label=f"{case} (a line per seed)")]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=LABELS, frameon=False)
+    fig.tight_layout()
+    return _png(fig, points)
 
 
 def strip(res: StudyResults) -> bytes:
-    """The primary metric of every seed of every case, with the baseline's median and the real floor."""
+    """The primary metric of every seed of every case, collapsed seeds marked, with the
+    baseline's median and the real-data floor."""
     m = res.primary
     cases = [p.id for p in res.study.cases]
-    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(cases) + 2), 3.6))
-    base_vals = [r.row.metrics[m] for r in res.case_runs("baseline") if m in r.row.metrics]
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(cases) + 2), 3.8))
+    base_vals = [r.row.metrics[m] for r in res.case_runs("baseline") if r.row.usable() and m in r.row.metrics]
     if base_vals:
-        import numpy as np
-
         ax.axhline(float(np.median(base_vals)), color=BASE_COLOUR, lw=1, ls=":", label="baseline median")
+    n, any_collapsed, notes = 0, False, []
     for x, case in enumerate(cases):
-        runs = [r for r in res.case_runs(case) if m in r.row.metrics]
-        ys = [r.row.metrics[m] for r in runs]
-        xs = [x + 0.08 * (i - (len(ys) - 1) / 2) for i in range(len(ys))]
-        ax.scatter(xs, ys, s=18, color=BASE_COLOUR if case == "baseline" else CASE_COLOUR, zorder=3)
-        failed = [r for r in res.case_runs(case) if r.row.status in ("diverged", "failed")]
-        if failed:
-            ax.annotate(f"{len(failed)} diverged", (x, ax.get_ylim()[1]), fontsize=7, ha="center", va="top")
+        runs = [r for r in res.case_runs(case) if r.row.usable() and m in r.row.metrics]
+        colour = BASE_COLOUR if case == "baseline" else CASE_COLOUR
+        for i, r in enumerate(runs):
+            collapsed = r.row.collapsed(res.n_classes)
+            any_collapsed |= collapsed
+            ax.scatter(x + 0.08 * (i - (len(runs) - 1) / 2), r.row.metrics[m], s=40 if collapsed else 18, zorder=3,
+                       marker="X" if collapsed else "o", color=colour, edgecolors="black" if collapsed else "none")
+        n += len(runs)
+        diverged = sum(r.row.status == "diverged" for r in res.case_runs(case))
+        if diverged:
+            notes.append(f"{case}: {diverged} diverged (no {m})")
     if m in res.floor:
-        ax.axhline(res.floor[m], color="#2ca02c", ls="--", lw=1, label="real data (floor)")
+        ax.axhline(res.floor[m], color=FLOOR_COLOUR, ls="--", lw=1, label="real data (floor)")
+    if any_collapsed:
+        ax.scatter([], [], marker="X", color="white", edgecolors="black", s=40,
+                   label=f"collapsed (< half of the {res.n_classes} classes)")
     ax.set_xticks(range(len(cases)))
-    ax.set_xticklabels(cases, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(m)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    ax.set_xticklabels(cases, rotation=30, ha="right", fontsize=TICKS)
+    _style(ax, f"{m} of every seed" + ("; " + "; ".join(notes) if notes else ""), m, xlabel="")
+    ax.legend(fontsize=TICKS, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _png(fig, {m: n})

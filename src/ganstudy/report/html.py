@@ -1,6 +1,6 @@
 """report.html: one self-contained page (images embedded) with the same tables as the
-markdown, sample grids of each case beside the baseline's, training curves and strip
-plots. Every string that comes from a user is escaped."""
+markdown, every seed's sample grid of each case beside the baseline's, training curves and
+strip plots. Every string that comes from a user is escaped."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 from ..metrics import get as get_metric
 from . import figures
 from .collect import StudyResults
-from .markdown import interval_label, main_rows, method_text, metric_header, metric_rows, pairing_text
+from .tables import (RUN_HEADER, failure_header, failure_rows, main_header, main_rows, metric_header, metric_rows,
+                     run_rows)
+from .text import floor_text, method_text, pairing_text
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
@@ -23,9 +25,9 @@ th { background: #f3f3f3; }
 .v-improves { color: #1a7f37; font-weight: bold; } .v-worsens { color: #b3261e; font-weight: bold; }
 .v-no-effect { color: #555; font-weight: bold; } .v-inconclusive { color: #9a6700; font-weight: bold; }
 .v-does-not-change-training { color: #555; }
-.grids { display: flex; gap: 2em; align-items: flex-start; }
-.grids figure { margin: 0; text-align: center; }
-.grids img { width: 220px; image-rendering: pixelated; border: 1px solid #ddd; }
+.grids { display: flex; flex-wrap: wrap; gap: 1.2em; align-items: flex-start; }
+.grids figure { margin: 0; text-align: center; font-size: 0.85em; }
+.grids img { width: 120px; image-rendering: pixelated; border: 1px solid #ddd; margin: 0 2px; }
 img.plot { max-width: 100%; }
 .case { border-top: 1px solid #ddd; margin-top: 2em; padding-top: 1em; }
 code, pre { background: #f5f5f5; }
@@ -51,28 +53,36 @@ def _table(header: list[str], rows: list[list[str]], verdict_col: int | None = N
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _grid_pair(res: StudyResults, case: str) -> str:
-    """The case's sample grid beside the baseline's, same seed, same iteration when both have one."""
-    base = {r.row.seed: r for r in res.case_runs("baseline") if r.run_dir}
+def _last_grid(run) -> dict[str, Path]:  # noqa: ANN001 - a RunInfo
+    folder = run.run_dir / "samples" if run.run_dir else None
+    return {p.name: p for p in folder.glob("iter_*.png")} if folder and folder.is_dir() else {}
+
+
+def _grids(res: StudyResults, case: str) -> str:
+    """Every seed's last sample grid, the baseline's beside it: same seed, same iteration, same noise."""
+    base = {r.row.seed: r for r in res.case_runs("baseline")}
+    pairs, after = [], set()
     for run in res.case_runs(case):
         other = base.get(run.row.seed)
-        if not (run.run_dir and other and (run.run_dir / "samples").is_dir() and (other.run_dir / "samples").is_dir()):
-            continue
-        mine = {p.name: p for p in (run.run_dir / "samples").glob("iter_*.png")}
-        theirs = {p.name: p for p in (other.run_dir / "samples").glob("iter_*.png")}
+        mine, theirs = _last_grid(run), _last_grid(other) if other else {}
         common = sorted(set(mine) & set(theirs))
-        if common:
-            a, b = theirs[common[-1]], mine[common[-1]]
-        elif mine and theirs:
-            a, b = theirs[max(theirs)], mine[max(mine)]
-        else:
+        if not common:
             continue
-        return "<div class='grids'>" + "".join(
-            f"<figure>{_img(Path(p).read_bytes(), label)}<figcaption>{escape(label)}</figcaption></figure>"
-            for p, label in ((a, f"baseline, seed {run.row.seed}, {_iteration(a)}"),
-                             (b, f"{case}, seed {run.row.seed}, {_iteration(b)}"))
-        ) + "</div>"
-    return "<p>No sample grids yet.</p>"
+        name = common[-1]
+        after.add(_iterations(name))
+        pairs.append(f"<figure>{_img(theirs[name].read_bytes(), f'baseline, seed {run.row.seed}')}"
+                     f"{_img(mine[name].read_bytes(), f'{case}, seed {run.row.seed}')}"
+                     f"<figcaption>seed {run.row.seed}</figcaption></figure>")
+    if not pairs:
+        return "<p>No sample grids yet.</p>"
+    when = f"after {', '.join(map(str, sorted(after)))} iterations"
+    return (f"<p>Samples {when}, each seed's baseline (left) beside the case (right): the same seed and the "
+            f"same noise.</p><div class='grids'>{''.join(pairs)}</div>")
+
+
+def _iterations(name: str) -> int:
+    """Iterations trained when a grid was saved (its file is named by the iteration's index, as Keras-GAN did)."""
+    return int(name.split("_")[1].split(".")[0]) + 1
 
 
 def _method_html(res: StudyResults) -> str:
@@ -85,10 +95,6 @@ def _method_html(res: StudyResults) -> str:
     lines = method_text(res)
     items = "".join(f"<li>{inline(line[2:])}</li>" for line in lines if line.startswith("- "))
     return f"<p>{inline(lines[0])}</p><ul>{items}</ul>"
-
-
-def _iteration(path: Path) -> str:
-    return f"iteration {int(path.stem.split('_')[1])}"
 
 
 def render(res: StudyResults) -> str:
@@ -104,11 +110,10 @@ def render(res: StudyResults) -> str:
     parts.append(f"<p class='summary'>{escape(res.summary)}</p>")
     parts += [f"<p class='warning'>{escape(w)}</p>" for w in res.warnings]
     parts.append(_method_html(res))
-    if m in res.floor:
-        parts.append(f"<p>Real data scores <b>{res.floor[m]:.4g}</b> ({escape(res.floor_note)}).</p>")
+    if floor_text(res):
+        parts.append(f"<p>{escape(floor_text(res))}</p>")
     parts.append("<h2>Results</h2>")
-    parts.append(_table(["change", "expected", f"baseline {m}", f"case {m}", f"difference [{interval_label(res)}]",
-                         "seeds", "final losses (median)", "verdict", "expectation held"], main_rows(res), verdict_col=7))
+    parts.append(_table(main_header(res), main_rows(res), verdict_col=7))
     if pairing_text(res):
         parts.append(f"<p>{escape(pairing_text(res))}</p>")
     if any(m in r.row.metrics for r in res.runs):
@@ -126,7 +131,7 @@ def render(res: StudyResults) -> str:
             parts.append(f"<p>{escape(c.verdict + stopped)}: {escape(c.reason)}.</p>")
         changes = ", ".join(f"{k}: {old!r} → {new!r}" for k, old, new in plan.changes) or "nothing"
         parts.append(f"<p>Changes: <code>{escape(changes)}</code></p>")
-        parts.append(_grid_pair(res, plan.id))
+        parts.append(_grids(res, plan.id))
         if any(r.run_dir for r in res.case_runs(plan.id)):
             parts.append(_img(figures.curves(res, plan.id), f"training curves of {plan.id}", "plot"))
         parts.append("</div>")
@@ -134,7 +139,11 @@ def render(res: StudyResults) -> str:
     for metric in res.metric_names:
         parts.append(f"<h3>{escape(metric)}</h3><p>{escape(get_metric(metric).summary)}</p>")
         parts.append(_table(metric_header(res), metric_rows(res, metric), verdict_col=6))
+    parts.append("<h2>Diverged and collapsed runs</h2>")
+    parts.append(_table(failure_header(res), failure_rows(res)))
     parts.append("<h2>Provenance</h2><ul>")
     parts += [f"<li>{escape(k)}: {escape(str(v))}</li>" for k, v in res.provenance.items()]
-    parts.append("</ul><p>The full resolved configs are in report.md and results.csv.</p></body></html>")
+    parts.append(f"<li>seeds: {escape(s.meta.seeds_text())}</li><li>study file: {escape(str(s.path))}</li></ul>")
+    parts.append("<h3>Runs</h3>" + _table(RUN_HEADER, run_rows(res)))
+    parts.append("<p>The full resolved configs are in report.md and results.csv.</p></body></html>")
     return "\n".join(parts)
