@@ -13,7 +13,8 @@ from conftest import need_ray, run_weights, same_weights, write_tiny_study
 from ganstudy.runner import run_study
 from ganstudy.store import StudyStore
 
-BROKEN = '\n[[cases]]\nid = "broken"\nset = { "data.extra" = ["nowhere/missing.mat"] }\n'
+#: A case that fails while it trains (a batch larger than its 8 images), not before (preflight.py).
+BROKEN = ('\n[[cases]]\nid = "broken"\nset = { "data.limit" = 8, "train.epochs" = 1, "train.batch_size" = 16 }\n')
 
 EXECUTORS = {
     "local": ("local", {"workers": 1}),
@@ -77,7 +78,7 @@ def test_a_failing_run_is_an_outcome(executor, tmp_path):
     summary = run_study(study, out, executor=name, executor_options=options, live=False)
     assert summary.counts == {"complete": 4, "failed": 2}
     failed = [r for r in StudyStore(out).all_runs() if r.status == "failed"]
-    assert len(failed) == 2 and all("missing.mat" in r.error for r in failed)
+    assert len(failed) == 2 and all("larger than the 8 training images" in r.error for r in failed)
 
 
 def test_interrupted_run_resumes_under_any_executor(executor, tmp_path, reference):

@@ -119,20 +119,32 @@ def test_corrupt_and_half_written_run_folders_are_redone(tmp_path):
 
 
 def test_a_failing_run_is_recorded_retried_and_given_up(tmp_path, capsys):
-    extra = '\n[[cases]]\nid = "broken"\nset = { "data.extra" = ["nowhere/missing.mat"] }\n'
+    extra = '\n[[cases]]\nid = "broken"\nset = { "data.limit" = 8, "train.epochs" = 1, "train.batch_size" = 16 }\n'
     study, out = write_study(tmp_path, extra=extra), tmp_path / "out"
     summary = run_study(study, out, live=False)
     assert summary.counts == {"complete": 6, "failed": 2}
     store = StudyStore(out)
     failed = [r for r in store.all_runs() if r.status == "failed"]
-    assert len(failed) == 2 and all("missing.mat" in r.error and r.attempts == 1 for r in failed)
-    assert "DataError" in (out / failed[0].path / "error.txt").read_text()
+    assert len(failed) == 2 and all("8 training images" in r.error and r.attempts == 1 for r in failed)
+    assert "GanstudyError" in (out / failed[0].path / "error.txt").read_text()
     assert run_study(study, out, live=False).counts == {"failed": 2}  # retried, the rest skipped
     run_study(study, out, live=False)
     last = run_study(study, out, live=False)  # 3 attempts made: given up, with the reason
-    assert last.counts == {} and len(last.gave_up) == 2 and "missing.mat" in last.gave_up[0]
+    assert last.counts == {} and len(last.gave_up) == 2 and "8 training images" in last.gave_up[0]
     assert main(["run", str(out)]) == 1
-    assert "gave up" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "gave up" in err and "--retry-failed" in err
+    again = run_study(out, live=False, retry_failed=True)  # the cause fixed (or not): new attempts
+    assert again.counts == {"failed": 2} and not again.gave_up
+
+
+def test_the_environment_is_checked_before_anything_trains(tmp_path, capsys):
+    extra = '\n[[cases]]\nid = "no-data"\nset = { "data.extra" = ["nowhere/missing.mat"] }\n'
+    study, out = write_study(tmp_path, extra=extra), tmp_path / "out"
+    assert main(["run", str(study), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "[case no-data] nowhere/missing.mat: no such file" in err and "Nothing was trained" in err
+    assert not list(out.glob("runs/*/*/checkpoints")) and all(r.attempts == 0 for r in StudyStore(out).all_runs())
 
 
 def test_two_runners_on_one_study_are_refused(tmp_path):

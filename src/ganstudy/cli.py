@@ -56,6 +56,21 @@ def _progress_bar(enabled: bool):
     return update
 
 
+def _check_out(out: Path) -> None:
+    """Can ``out`` be the run's folder? Checked before anything is loaded, and nothing is created."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise GanstudyError(f"--out {out}: a file stands there; give a folder.")
+    first = out.absolute()
+    while not first.exists():
+        first = first.parent
+    if not first.is_dir():
+        raise GanstudyError(f"--out {out}: {first} is a file, so no folder can be made under it; give another --out.")
+    if not os.access(first, os.W_OK):
+        raise GanstudyError(f"--out {out}: {first} cannot be written; give a folder you can write to.")
+
+
 def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -95,6 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import Trainer
 
     cfg = load_config(args.config, args.set or [])
+    _check_out(Path(args.out))  # an impossible --out fails now, not after loading data
     trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device,
                       progress=_progress_bar(sys.stderr.isatty() and not args.quiet), log=_log)
     return _train_and_report(trainer, args.resume)
@@ -104,7 +120,11 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from .lineage import finetune_config
     from .train import Trainer
 
+    from .checkpoints import CHECKPOINT, load
+
     cfg = finetune_config(args.run_dir, args.set or [], args.iterations)
+    load(Path(args.run_dir) / CHECKPOINT)  # a damaged source fails before anything is written
+    _check_out(Path(args.out))
     trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device, init_from=args.run_dir,
                       progress=_progress_bar(sys.stderr.isatty() and not args.quiet), log=_log)
     return _train_and_report(trainer, args.resume)
@@ -135,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = run_study(args.study, args.out, seeds=args.seeds, max_seeds=args.max_seeds, workers=args.workers,
                         executor=args.executor,
                         executor_options=options, data_root=args.data_root, device=args.device, overrides=args.set,
-                        live=False if args.quiet else None)
+                        live=False if args.quiet else None, retry_failed=args.retry_failed)
     where = summary.out
     ended_now = summary.counts.get("complete", 0) + summary.counts.get("diverged", 0)
     if summary.interrupted and not ended_now:  # nothing new to report: say so and stop, fast
@@ -150,11 +170,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"study '{summary.study}' in {where}: {summary.skipped} of {summary.runs} runs were already done; "
           f"this time: {counts}.")
     for line in summary.gave_up:
-        print(f"gave up after repeated failures: {line}", file=sys.stderr)
+        print(f"gave up after repeated failures: {line} (`ganstudy run {where} --retry-failed` tries again)",
+              file=sys.stderr)
+    for line in summary.busy:
+        print(f"not trained here: {line}; run again once it has ended", file=sys.stderr)
     if summary.interrupted:
         print(f"Interrupted; progress is saved. Run `ganstudy run {where}` to continue.", file=sys.stderr)
         return 130
-    return 1 if summary.counts.get("failed") or summary.gave_up else 0
+    return 1 if summary.counts.get("failed") or summary.gave_up or summary.busy else 0
 
 
 def _report(where: Path, data_root: str | None) -> None:
@@ -413,6 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 instead of the study's")
     p.add_argument("--max-seeds", type=int, metavar="N",
                    help="adaptive seeds: cases still undecided get more seeds, up to N")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="give runs that failed 3 times (and were given up) new attempts")
     p.add_argument("--workers", type=_workers, default="auto", metavar="N",
                    help="tasks at once in worker processes, or auto (default): one a core on a CPU, as many as "
                         "there are runs to do and memory allows; 1 on a GPU")
@@ -487,6 +512,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error(exc: OSError) -> str | None:
+    """What the machine refused, as a user can act on it (None: not the user's to fix)."""
+    import errno
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"{where}the disk is full ({exc.strerror}). Free some space (or give another --out) and run the "
+                "same command again: everything saved so far (checkpoints, results) is kept.")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}cannot be written ({exc.strerror}). Give a folder you can write to (--out)."
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        return f"{where}{exc.strerror}: a file stands where a folder is needed, or the other way round. Give another --out."
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -503,6 +543,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
         return 0
+    except OSError as exc:
+        message = _os_error(exc)
+        if message is None:
+            raise
+        print(f"ganstudy: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

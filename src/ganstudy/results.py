@@ -37,11 +37,20 @@ def n_classes(study: Study) -> int:
     return int(json.loads(found[1].read_text())["classes"]) if found else 10
 
 
-def _read(path: Path) -> dict[str, Any]:
+#: The state of a run whose result.json (or config.json) is there but cannot be read: torn by a
+#: kill or damaged. `ganstudy run` repairs it (it scores the run again from its checkpoint).
+DAMAGED = "damaged"
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """A run's JSON file: its contents, {} when it is not there, None when it is damaged."""
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        value = json.loads(path.read_text())
+        return value if isinstance(value, dict) else None
+    except FileNotFoundError:
         return {}
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
@@ -56,9 +65,10 @@ def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
                 run_dir = store.run_dir(rec)
                 status = store.state(rec)
                 gave_up = status == FAILED and rec.attempts >= MAX_ATTEMPTS
-                result = _read(run_dir / "result.json")
+                result, described = _read(run_dir / "result.json"), _read(run_dir / "config.json")
+                if result is None or described is None:
+                    status, result, described = DAMAGED, result or {}, described or {}
                 metrics, final, wall = result.get("metrics") or {}, result.get("final") or {}, result.get("wall_seconds")
-                described = _read(run_dir / "config.json")
             row = RunRow(plan.id, seed, status, metrics, final, cfg.run_hash(), gave_up)
             runs.append(RunInfo(row, run_dir, cfg.flat(), wall, described))
     return runs

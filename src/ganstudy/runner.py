@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import preflight
 from .atomic import write_json, write_text
 from .config import parse_overrides
 from .errors import GanstudyError
@@ -24,7 +25,7 @@ from .progress import StudyProgress
 from .results import n_classes, study_table
 from .rounds import same_as_baseline, seeds_needed
 from .stats.procedure import Design
-from .store import ENDED, FAILED, INTERRUPTED, MAX_ATTEMPTS, RUNNING, RunRecord, StudyStore
+from .store import BUSY, ENDED, FAILED, INTERRUPTED, MAX_ATTEMPTS, RUNNING, RunRecord, StudyStore
 from .study import SeedRange, Study, StudyMeta, load_study
 from .tasks import RunTask, TaskOutcome, seed_group, worker_threads
 from .train import scoring_changed
@@ -42,6 +43,7 @@ class StudySummary:
     skipped: int  # already ended before this invocation
     counts: Counter = field(default_factory=Counter)  # outcome -> runs, for this invocation
     gave_up: list[str] = field(default_factory=list)  # runs failed MAX_ATTEMPTS times
+    busy: list[str] = field(default_factory=list)  # runs another process was training
     interrupted: bool = False
 
     @property
@@ -63,6 +65,20 @@ def resolve_study(path: str | Path, out: str | Path | None) -> tuple[Path, Path,
     if not path.is_file():
         raise GanstudyError(f"{path}: no such study file or study folder.")
     return path, Path(out) if out else Path("ganstudy-runs") / path.stem, {}
+
+
+def study_folder(path: str | Path) -> Path:
+    """A study folder that exists (what `report`, `status` and `add-seeds` read): never one made
+    up from a study file's name."""
+    path = Path(path)
+    if path.is_file():
+        default = Path("ganstudy-runs") / path.stem
+        hint = f" (`ganstudy run {path}` put it in {default})" if (default / STUDY_FILE).is_file() else ""
+        raise GanstudyError(f"{path} is a study file; give the folder its study ran in{hint}, e.g. "
+                            f"ganstudy run {path} --out DIR, then DIR.")
+    if not (path / STUDY_FILE).is_file():
+        raise GanstudyError(f"{path}: not a study folder (no {STUDY_FILE}). Give the folder `ganstudy run` wrote.")
+    return path
 
 
 def open_study(path: str | Path, out: str | Path | None = None, overrides: list[str] | None = None,
@@ -93,10 +109,12 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
               max_seeds: int | None = None, workers: int | str = 1, executor: str = "local",
               executor_options: dict[str, Any] | None = None, data_root: str | Path | None = None,
               device: str = "auto", overrides: list[str] | None = None, live: bool | None = None,
-              max_attempts: int = MAX_ATTEMPTS) -> StudySummary:
+              max_attempts: int = MAX_ATTEMPTS, retry_failed: bool = False) -> StudySummary:
     """Train what the study needs. A fixed number of seeds is one round; adaptive seeds
     (``seeds = { min, max }``) take rounds: after each, the cases still undecided (and the
-    baseline) get the next look's seeds, until every case is decided or has ``max``."""
+    baseline) get the next look's seeds, until every case is decided or has ``max``. Before
+    anything trains, the data and the disk every run needs are checked (``preflight``);
+    ``retry_failed`` gives runs that failed too often a new set of attempts."""
     study, out_dir, overrides = open_study(path, out, overrides, seeds, max_seeds)
     store = StudyStore(out_dir)
     with store.lock():
@@ -111,7 +129,11 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
             need = seeds_needed(study, [r.row for r in study_table(study, store)], classes) \
                 if design.adaptive_ else None
             specs = study.runs(need)
+            if retry_failed:
+                _retry_failed(store, specs)
             tasks, labels = _tasks(store, study, specs, out_dir, data_root, device, max_attempts, gave_up)
+            if tasks and round_no == 1:
+                preflight.check([s for s in specs if s.run_hash in labels], out_dir, data_root)
             summary.runs = len(specs)
             summary.skipped = sum(1 for spec in specs if spec.run_hash not in ran | set(labels) | set(gave_up))
             if not tasks:
@@ -130,6 +152,16 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
                 break
         summary.gave_up = list(gave_up.values())
     return summary
+
+
+def _retry_failed(store: StudyStore, specs: list) -> None:
+    """Runs given up after repeated failures get a new set of attempts (the environment may
+    have been fixed since: a data file put in place, space freed)."""
+    for spec in specs:
+        rec = store.get(spec.run_hash)
+        if rec is not None and rec.status == FAILED:
+            rec.attempts, rec.error = 0, None
+            store.record(rec)
 
 
 def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_root: str | Path | None, device: str,
@@ -270,6 +302,11 @@ def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], s
     def on_outcome(outcome: TaskOutcome) -> None:
         rec = store.get(outcome.run_hash)
         assert rec is not None
+        if outcome.status == BUSY:  # another process trains it: nothing happened to it here
+            summary.counts[BUSY] += 1
+            summary.busy.append(outcome.error or outcome.run_hash)
+            view.ended(outcome)
+            return
         rec.status, rec.host, rec.ended = outcome.status, outcome.host, outcome.ended
         if outcome.status == FAILED:
             rec.attempts += 1
@@ -305,7 +342,7 @@ def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], s
 
 def status_rows(path: str | Path) -> tuple[Study, list[dict[str, str]]]:
     """One row per case x seed of the study in folder ``path`` that exists or is needed now."""
-    study, out_dir, _ = open_study(path)
+    study, out_dir, _ = open_study(study_folder(path))
     store = StudyStore(out_dir)
     store.rebuild_index()
     table = study_table(study, store)
@@ -348,7 +385,7 @@ def add_seeds(path: str | Path, n: int) -> list[int] | SeedRange:
     grow by ``n``; a study of N seeds becomes adaptive from N to N + n. What is done stays done."""
     if n < 1:
         raise GanstudyError("add-seeds: N must be at least 1.")
-    study, out_dir, _ = open_study(path)
+    study, out_dir, _ = open_study(study_folder(path))
     current = study.meta.seeds
     if isinstance(current, SeedRange):
         value: list[int] | SeedRange = SeedRange(min=current.min, max=current.max + n)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .atomic import write_json
+from .checkpoints import reconcile
 from .config import RunConfig
 from .errors import GanstudyError
 from .models.stacked import (
@@ -84,6 +85,7 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
     def trainer(i: int) -> Trainer:
         return Trainer(cfgs[i], dirs[i], data_root=data_root, device=device, progress=progress[i], resources=resources)
 
+    reconcile(dirs)  # a kill between two members' checkpoints: back to the last iteration all hold
     results: list[RunResult | None] = [None] * len(cfgs)
     members: list[tuple[int, Trainer, Start]] = []
     for i in range(len(cfgs)):

@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ from .train import CHECKPOINT, read_result
 #: States of a run in the index.
 PENDING, RUNNING, COMPLETE, DIVERGED, FAILED, INTERRUPTED = (
     "pending", "running", "complete", "diverged", "failed", "interrupted")
+#: A task's outcome when another process holds the run's lock: it was not trained here, nor did it fail.
+BUSY = "busy"
 ENDED = (COMPLETE, DIVERGED)
 #: A run that failed this many times is given up (until `ganstudy run --retry-failed`).
 MAX_ATTEMPTS = 3
@@ -92,10 +95,37 @@ class StudyLocked(GanstudyError):
 class StudyStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GanstudyError(f"{self.root}: cannot be a study folder ({exc.strerror or exc}). Choose another "
+                                "--out, a folder you can write to.") from None
         self.db_path = self.root / "index.sqlite"
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:  # random bytes, a wrong schema: the run folders are the truth
+            if "locked" in str(exc):
+                raise
+            aside = self.db_path.with_name(f"index.sqlite.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            self.db_path.replace(aside)
+            for extra in ("-wal", "-shm"):
+                self.db_path.with_name("index.sqlite" + extra).unlink(missing_ok=True)
+            print(f"warning: {self.db_path} was damaged ({exc}); kept as {aside.name}, and the index is rebuilt "
+                  "from the run folders.", file=sys.stderr)
+            self._open()
+
+    def _open(self) -> None:
+        """Create the tables, and check that those there have the columns this version reads."""
+        try:
+            with self._db() as db:
+                db.executescript(SCHEMA)
+                db.execute(f"SELECT {', '.join(RunRecord.__dataclass_fields__)} FROM runs LIMIT 0")
+                db.execute("SELECT study, case_id, seed, run_hash FROM case_runs LIMIT 0")
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc) or "unable to open" in str(exc):
+                raise GanstudyError(f"{self.db_path}: cannot be written ({exc}). A study folder must be writable: "
+                                    "copy it somewhere you can write to.") from None
+            raise
 
     # ------------------------------------------------------------------ sqlite
     @contextmanager
@@ -155,12 +185,14 @@ class StudyStore:
         return PENDING
 
     def state(self, rec: RunRecord) -> str:
-        """What to show for a run: ended (from its folder), else running or failed (from the
-        index), else interrupted or pending (from its folder)."""
+        """What to show for a run: ended (from its folder), else running (a process holds its
+        run lock now), else failed (from the index), else interrupted or pending (its folder)."""
         inspected = self.inspect(rec)
-        if inspected not in ENDED and rec.status in (RUNNING, FAILED):
-            return rec.status
-        return inspected
+        if inspected in ENDED:
+            return inspected
+        if run_is_locked(self.run_dir(rec)):
+            return RUNNING
+        return FAILED if rec.status == FAILED else inspected
 
     def rebuild_index(self) -> int:
         """Recreate the runs table from the run folders (the source of truth). Returns runs found."""
@@ -212,3 +244,50 @@ class StudyStore:
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
+
+
+# ---------------------------------------------------------------------- run locks
+RUN_LOCK = ".lock"
+
+
+class RunBusy(GanstudyError):
+    """Another process is training this run (it holds the run folder's lock)."""
+
+
+@contextmanager
+def run_lock(run_dir: str | Path) -> Iterator[None]:
+    """One writer per run folder: held while a process trains it. The OS drops it when that
+    process dies, so a run left by a killed process is free again at once."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(run_dir / RUN_LOCK, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RunBusy(f"{run_dir} is being trained by {holder}") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def run_is_locked(run_dir: str | Path) -> bool:
+    """Is some process training this run right now?"""
+    path = Path(run_dir) / RUN_LOCK
+    if not path.is_file():
+        return False
+    with open(path, encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False

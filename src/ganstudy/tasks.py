@@ -14,9 +14,12 @@ import socket
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .store import BUSY, RUN_LOCK, RunBusy, run_lock
 
 #: (run hash, iterations done, total iterations) — how a worker reports progress.
 ProgressFn = Callable[[str, int, int], None]
@@ -44,7 +47,7 @@ class RunTask:
 @dataclass
 class TaskOutcome:
     run_hash: str
-    status: str  # complete, diverged, interrupted or failed
+    status: str  # complete, diverged, interrupted, failed, or busy (another process trains it)
     result: dict[str, Any] | None = None
     error: str | None = None
     host: str = field(default_factory=socket.gethostname)
@@ -100,11 +103,14 @@ def execute_group(task: RunTask, progress: ProgressFn | None = None) -> list[Tas
     callbacks = [None if progress is None else
                  (lambda done, total, row, h=run.run_hash: progress(h, done, total)) for run in runs]
     try:
-        for run in runs:
-            if Path(run.run_dir).exists():
+        with ExitStack() as locks:
+            for run in runs:
+                locks.enter_context(run_lock(run.run_dir))
                 _clean_temporaries(Path(run.run_dir))
-        results = train_seed_group([RunConfig.model_validate(r.config) for r in runs], [r.run_dir for r in runs],
-                                   data_root=task.data_root, device=task.device, progress=callbacks)
+            results = train_seed_group([RunConfig.model_validate(r.config) for r in runs], [r.run_dir for r in runs],
+                                       data_root=task.data_root, device=task.device, progress=callbacks)
+    except RunBusy as exc:
+        return [TaskOutcome(run.run_hash, BUSY, error=str(exc), started=started, ended=time.time()) for run in runs]
     except Exception as exc:  # noqa: BLE001 - the group's failure is every member's outcome
         messages = [_failed(Path(run.run_dir), exc) for run in runs]
         return [TaskOutcome(run.run_hash, "failed", error=m, started=started, ended=time.time())
@@ -125,15 +131,20 @@ def execute(task: RunTask, progress: ProgressFn | None = None) -> TaskOutcome:
         callback = lambda done, total, row: progress(task.run_hash, done, total)  # noqa: E731
     try:
         cfg = RunConfig.model_validate(task.config)
-        if run_dir.exists():
+        with run_lock(run_dir):
             _clean_temporaries(run_dir)
-        try:
-            result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback).run(resume=True)
-        except CorruptRun:
-            # A damaged or foreign checkpoint cannot be continued: redo the run from scratch.
-            shutil.rmtree(run_dir)
-            result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback).run()
+            try:
+                result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device,
+                                 progress=callback).run(resume=True)
+            except CorruptRun:
+                # A damaged or foreign checkpoint cannot be continued: redo the run from scratch.
+                for item in run_dir.iterdir():
+                    if item.name != RUN_LOCK:
+                        shutil.rmtree(item) if item.is_dir() else item.unlink()
+                result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback).run()
         return TaskOutcome(task.run_hash, result.status, result.to_json(), started=started, ended=time.time())
+    except RunBusy as exc:  # another process trains it (a study left running elsewhere): not a failure
+        return TaskOutcome(task.run_hash, BUSY, error=str(exc), started=started, ended=time.time())
     except Exception as exc:  # noqa: BLE001 - a run's failure is an outcome, not the study's crash
         return TaskOutcome(task.run_hash, "failed", error=_failed(run_dir, exc), started=started, ended=time.time())
 

@@ -27,6 +27,8 @@ import torch
 
 from . import __version__
 from .atomic import atomic_write, read_jsonl, write_json, write_text
+from .checkpoints import CHECKPOINT, PENDING, drop_pending, promote
+from .checkpoints import load as load_checkpoint
 from .config import RunConfig
 from .data import load_training_data, scale, unscale
 from .errors import GanstudyError
@@ -37,7 +39,7 @@ from .models.registry import get as get_arch
 from .schedules import lr_factor
 from .steps import STAT_NAMES, STEP_STYLES, GanState
 
-CHECKPOINT = "checkpoints/last.pt"
+__all__ = ["CHECKPOINT", "RunResult", "Trainer", "train", "read_result", "load_generator"]  # CHECKPOINT: checkpoints.py
 
 
 def derive_seed(seed: int, *purpose: object) -> int:
@@ -250,7 +252,9 @@ class Trainer:
     def _models_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for m in (self.state.g, self.state.d) for p in m.parameters())
 
-    def _save_checkpoint(self, iteration: int, last: dict[str, float], elapsed: float) -> None:
+    def _save_checkpoint(self, iteration: int, last: dict[str, float], elapsed: float, pending: bool = False) -> None:
+        """Every random state with the weights: a resumed run continues bit for bit. A seed
+        group's member writes ``pending`` first; the group commits them together (checkpoints.py)."""
         s = self.state
         payload = {
             "format": 1,
@@ -268,14 +272,11 @@ class Trainer:
             "rng_train": s.rng.get_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
         }
-        atomic_write(self.dir / CHECKPOINT, lambda handle: torch.save(payload, handle))
+        atomic_write(self.dir / (PENDING if pending else CHECKPOINT), lambda handle: torch.save(payload, handle))
 
     def _load_checkpoint(self) -> tuple[int, dict[str, float], float]:
         path = self.dir / CHECKPOINT
-        try:
-            ckpt = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same message
-            raise CorruptRun(f"{path}: the checkpoint cannot be read ({exc}). Delete it to start the run over.") from None
+        ckpt = load_checkpoint(path, self.device, CorruptRun)
         if ckpt.get("run_hash") != self.run_hash:
             raise CorruptRun(
                 f"{path} belongs to a different config (run {ckpt.get('run_hash')}, this config is {self.run_hash}). "
@@ -307,7 +308,7 @@ class Trainer:
 
     def _start_from(self, source: Path) -> None:
         """Fine-tuning: weights and Adam moments from another run; new settings, fresh schedule."""
-        ckpt = torch.load(source, map_location=self.device, weights_only=True)
+        ckpt = load_checkpoint(source, self.device)
         s = self.state
         try:
             s.g.load_state_dict(ckpt["g"])
@@ -400,6 +401,7 @@ class Trainer:
             )
         self._build(own_dropout_stream)
         self.dir.mkdir(parents=True, exist_ok=True)
+        drop_pending(self.dir)  # a group's uncommitted checkpoint (its group reconciled it first, if together)
         start = Start(0, {}, 0.0)
         if has_ckpt:
             start = Start(*self._load_checkpoint())
@@ -493,6 +495,12 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
             sync(i)
             synced[i] = it
 
+    group = len(runs) > 1  # members commit their checkpoints together (checkpoints.py)
+
+    def commit() -> None:
+        for r in runs if group else []:
+            promote(r.dir)
+
     with ExitStack() as files:
         logs = [files.enter_context(open(r.dir / "metrics.jsonl", "a", encoding="utf-8")) for r in runs]
         for it in range(start, total):
@@ -500,9 +508,10 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
                 for i, r in enumerate(runs):
                     if results[i] is None:
                         own(i, it - 1)
-                        r._save_checkpoint(it, last[i], time.perf_counter() - t0[i])
+                        r._save_checkpoint(it, last[i], time.perf_counter() - t0[i], pending=group)
                         results[i] = r._result("interrupted", it, last[i], t0[i],
                                                "stopped by Ctrl-C; run again with --resume")
+                commit()
                 return results  # type: ignore[return-value]
             factor = lr_factor(cfg.optim, it, total, samplers[0].per_epoch)
             for name, opt in (("g", state.opt_g), ("d", state.opt_d), ("g", state.opt_dg)):
@@ -544,8 +553,10 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
                         results[i] = r._result("diverged", it, last[i], t0[i],
                                                f"weights became non-finite by iteration {it}")
                         continue
-                    r._save_checkpoint(done, last[i], time.perf_counter() - t0[i])
+                    r._save_checkpoint(done, last[i], time.perf_counter() - t0[i], pending=group)
                     r._write_status("running", done)
+            if done % t.checkpoint_every == 0 or done == total:
+                commit()
             if all(res is not None for res in results):
                 return results  # type: ignore[return-value]
     end = time.perf_counter()  # training ends for every member at once; scoring is not training time
@@ -598,13 +609,17 @@ def load_generator(run_dir: str | Path, checkpoint: str | Path | None = None, de
     run_dir = Path(run_dir)
     try:
         described = json.loads((run_dir / "config.json").read_text())
+        shape = tuple(described["image_shape"])
+        cfg = cfg or config_from_json(described["config"])
     except FileNotFoundError:
         raise GanstudyError(f"{run_dir}: not a run folder (no config.json).") from None
-    cfg = cfg or config_from_json(described["config"])
-    g, _ = build(cfg.model, tuple(described["image_shape"]), get_loss(cfg.loss.kind).d_head)  # type: ignore[arg-type]
+    except (ValueError, KeyError, TypeError):
+        raise GanstudyError(f"{run_dir / 'config.json'}: damaged (not the JSON a run writes). `ganstudy run` on its "
+                            "study repairs it; a lone run folder cannot be read without it.") from None
+    g, _ = build(cfg.model, shape, get_loss(cfg.loss.kind).d_head)  # type: ignore[arg-type]
     path = Path(checkpoint) if checkpoint else run_dir / CHECKPOINT
     try:
-        g.load_state_dict(torch.load(path, map_location=device, weights_only=True)["g"])
-    except (OSError, RuntimeError, KeyError) as exc:
-        raise GanstudyError(f"{path}: cannot load the generator from it ({exc}).") from None
+        g.load_state_dict(load_checkpoint(path, device)["g"])
+    except RuntimeError as exc:  # the right file format, the wrong networks
+        raise GanstudyError(f"{path}: its generator does not fit this run's config ({str(exc)[:200]}).") from None
     return g.eval(), cfg

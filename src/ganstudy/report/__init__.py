@@ -86,9 +86,10 @@ def summary_of(study_dir: str | Path) -> str:
 
 def write_report(path: str | Path, data_root: str | Path | None = None, floor: bool = True) -> tuple[StudyResults, Path]:
     """Analyse the study in folder ``path`` and write its three report files, then its stamp."""
+    from ..runner import study_folder
     from . import html, markdown
 
-    stamp = inputs_hash(path)
+    stamp = inputs_hash(study_folder(path))
     res = collect(path, floor=floor, data_root=data_root)
     folder = res.out / "report"
     (folder / STAMP).unlink(missing_ok=True)  # until every file is written, the report is not current

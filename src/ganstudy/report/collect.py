@@ -12,9 +12,9 @@ import numpy as np
 
 from .. import __version__
 from ..analysis import Comparison, Pairing, RunRow, expectation_held, loss_moved, pairing_correlation, summary_sentence
-from ..results import RunInfo, n_classes, study_table
+from ..results import DAMAGED, RunInfo, n_classes, study_table
 from ..rounds import comparisons, same_as_baseline, seeds_needed
-from ..runner import open_study
+from ..runner import open_study, study_folder
 from ..store import StudyStore
 from ..study import Study
 
@@ -54,7 +54,7 @@ class StudyResults:
 
 
 def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | None = None) -> StudyResults:
-    study, out, _ = open_study(path)
+    study, out, _ = open_study(study_folder(path))
     store = StudyStore(out)
     store.rebuild_index()
     classes = n_classes(study)
@@ -69,7 +69,13 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
     by_metric = {m: primary if m == study.meta.metric else comparisons(study, rows, m, classes, follow)
                  for m in metric_names}
     summary = summary_sentence(primary, study.meta.metric) if primary else "No run has been scored yet."
+    damaged = sorted({str(r.run_dir.relative_to(out)) for r in runs if r.row.status == DAMAGED and r.run_dir})
     pending = len({r.row.run_hash for r in runs if not r.row.settled})
+    if damaged:
+        summary += (f" ({len(damaged)} run{'s are' if len(damaged) > 1 else ' is'} damaged, a result or config file "
+                    f"cut short: {', '.join(damaged)}; `ganstudy run {out}` scores "
+                    f"{'them' if len(damaged) > 1 else 'it'} again from the checkpoint.)")
+        pending -= len(damaged)
     if pending:
         summary += f" ({pending} of {len({r.row.run_hash for r in runs})} runs have not ended yet: run `ganstudy run {out}`.)"
     warnings = []
