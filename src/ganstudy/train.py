@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from . import __version__
+from . import __version__, faults
 from .atomic import atomic_write, read_jsonl, write_json, write_text
 from .checkpoints import CHECKPOINT, PENDING, drop_pending, promote
 from .checkpoints import load as load_checkpoint
@@ -498,8 +498,10 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
     group = len(runs) > 1  # members commit their checkpoints together (checkpoints.py)
 
     def commit() -> None:
-        for r in runs if group else []:
+        for k, r in enumerate(runs if group else []):
             promote(r.dir)
+            if k == 0:
+                faults.hit("member-commit")
 
     with ExitStack() as files:
         logs = [files.enter_context(open(r.dir / "metrics.jsonl", "a", encoding="utf-8")) for r in runs]
@@ -555,6 +557,7 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
                         continue
                     r._save_checkpoint(done, last[i], time.perf_counter() - t0[i], pending=group)
                     r._write_status("running", done)
+                    faults.hit("member-checkpoint" if group else "checkpoint")
             if done % t.checkpoint_every == 0 or done == total:
                 commit()
             if all(res is not None for res in results):
@@ -563,6 +566,7 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
     complete = [i for i, res in enumerate(results) if res is None]
     for i in complete:
         results[i] = runs[i]._result("complete", total, last[i], t0[i], now=end)
+    faults.hit("scoring")
     for i in complete:
         own(i, total - 1)  # the state after the last iteration
         if runs[i].log and runs[i].evaluator is not None:

@@ -14,7 +14,7 @@ import io
 import json
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, faults
 from ..atomic import write_text
 from .collect import StudyResults, collect
 from .format import csv_cell
@@ -94,6 +94,7 @@ def write_report(path: str | Path, data_root: str | Path | None = None, floor: b
     folder = res.out / "report"
     (folder / STAMP).unlink(missing_ok=True)  # until every file is written, the report is not current
     write_text(folder / "report.md", markdown.render(res))
+    faults.hit("report")
     write_text(folder / "report.html", html.render(res))
     write_text(folder / "results.csv", results_csv(res))
     write_text(folder / STAMP, stamp + "\n")
