@@ -280,3 +280,21 @@ def test_workers_auto_is_one_process_a_core_and_bad_counts_are_refused(tmp_path,
         main(["run", str(write_study(tmp_path)), "--workers", "0"])
     assert exit_.value.code == 2
     assert "give a whole number of workers (1 or more) or auto" in capsys.readouterr().err
+
+
+def test_a_run_has_one_writer_and_status_knows_who(tmp_path, capsys):
+    """A run another process is training (it holds the run's lock) shows as running, and is
+    not trained beside it; once the lock is free the study goes on."""
+    from ganstudy.store import run_lock
+
+    study, out = write_study(tmp_path), tmp_path / "out"
+    run_study(study, out, live=False)
+    folder = out / run_folders(out)[0]
+    (folder / "result.json").unlink()  # as if interrupted: its checkpoint is there, its result not yet
+    state = lambda: {(r["case"], r["seed"]): r["state"] for r in status_rows(out)[1]}  # noqa: E731
+    assert "interrupted" in state().values()
+    with run_lock(folder):  # another process is training it
+        assert "running" in state().values()
+        summary = run_study(out, live=False)
+        assert summary.counts == {"busy": 1} and "is being trained by pid" in summary.busy[0]
+    assert run_study(out, live=False).counts == {"complete": 1}

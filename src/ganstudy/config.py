@@ -476,7 +476,13 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     """A run config from an optional TOML file (sections data, model, ...) and ``--set`` items."""
     layers = []
     if path is not None:
-        layers.append(Layer(str(path), flatten(load_toml(path))))
+        tree = load_toml(path)
+        for section in tree:  # an empty table has no keys for check_keys to see
+            if section not in RunConfig.model_fields:
+                hint = difflib.get_close_matches(section, list(RunConfig.model_fields), n=1)
+                raise ConfigError(f"{path}: unknown section [{section}]." + (f" Did you mean [{hint[0]}]?" if hint else "")
+                                  + f" Sections: {', '.join(RunConfig.model_fields)}.")
+        layers.append(Layer(str(path), flatten(tree)))
     layers.append(parse_overrides(overrides))
     return build_config(layers)
 
