@@ -21,7 +21,7 @@ import socket
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,31 +219,40 @@ class StudyStore:
     # ------------------------------------------------------------------ lock
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """One `ganstudy run` per study folder. The OS drops a flock when its process dies,
-        so a lock left by a killed process is taken over without a stale-lock dance."""
-        path = self.root / ".lock"
-        handle = open(path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise StudyLocked(
+        """One `ganstudy run` per study folder; a lock left by a killed process is taken over."""
+        def refused(holder: str) -> GanstudyError:
+            return StudyLocked(
                 f"{self.root} is being run by {holder}. Wait for it to finish, or stop it (Ctrl-C keeps its "
-                "progress) and run again; `ganstudy status` shows its progress meanwhile."
-            ) from None
+                "progress) and run again; `ganstudy status` shows its progress meanwhile.")
+
+        with held(self.root / ".lock", refused):
+            yield
+
+
+@contextmanager
+def held(path: Path, refused: Callable[[str], GanstudyError]) -> Iterator[None]:
+    """An exclusive lock on ``path``, with who holds it written inside. It is a flock, which the
+    OS drops when its holder dies: no stale lock to clean after a kill. ``refused(holder)`` is
+    what to raise when another process holds it."""
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise refused(holder) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    handle.flush()
+    try:
+        yield
+    finally:
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
 
 
 # ---------------------------------------------------------------------- run locks
@@ -256,27 +265,11 @@ class RunBusy(GanstudyError):
 
 @contextmanager
 def run_lock(run_dir: str | Path) -> Iterator[None]:
-    """One writer per run folder: held while a process trains it. The OS drops it when that
-    process dies, so a run left by a killed process is free again at once."""
+    """One writer per run folder, held while a process trains it."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(run_dir / RUN_LOCK, "a+", encoding="utf-8")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise RunBusy(f"{run_dir} is being trained by {holder}") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
-    handle.flush()
-    try:
+    with held(run_dir / RUN_LOCK, lambda holder: RunBusy(f"{run_dir} is being trained by {holder}")):
         yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
 
 
 def run_is_locked(run_dir: str | Path) -> bool:
