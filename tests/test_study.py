@@ -59,7 +59,7 @@ def test_keras_study_cases_are_the_write_ups_changes():
     assert c["08-lr-0.001"].optim.lr == 0.001
     assert c["09-d-trainable-in-combined"].train.d_learns_in_g_step
     assert c["10-no-g-batchnorm"].model.g_batchnorm == [False] * 3
-    assert c["12-l2-loss"].loss.kind == "mse"
+    assert c["12-l2-loss"].loss.kind == "mse_sigmoid"  # Keras 'mse' on D's sigmoid, as the write-up ran it
     assert c["14-convolutional"].model.arch == "keras-dcgan"
     expects = {p.id: p.expect for p in study.cases}
     assert expects["01-scale-minus-one-one"] == "improve" and expects["03-batch-16"] == "worsen"
@@ -74,8 +74,12 @@ def test_v2_takes_case_8_as_baseline():
 def test_cits4404_schedule_and_cases():
     study = load_study(REPO / "studies" / "cits4404-dcgan-svhn.toml")
     lr = study.case("lr-steps").config.optim
-    assert (lr.lr, lr.milestones, lr.values, lr.milestone_unit) == (
-        0.01, [20, 40, 60, 80], [0.005, 0.002, 0.001, 0.0005], "epoch")
+    assert (lr.lr, lr.milestones, lr.values, lr.milestone_unit, lr.milestone_after) == (
+        0.01, [20, 40, 60, 80], [0.005, 0.002, 0.001, 0.0005], "epoch", True)
+    base = study.case("baseline").config  # the notebook as written
+    assert (base.model.arch, base.model.noise, base.model.conv_bias, base.loss.kind, base.optim.eps) == (
+        "cits4404-notebook", "uniform", False, "bce_logits", 1e-8)
+    assert base.train.g_fresh_noise and base.train.d_loss_sum
     assert study.case("baseline").config.train.epochs == 100
     assert study.case("d-input-batchnorm").config.model.d_batchnorm == [True, True, True]
     assert study.case("baseline").config.model.g_activation == "relu"

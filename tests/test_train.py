@@ -183,3 +183,12 @@ def test_changed_scoring_settings_rescore_an_ended_run_without_training(tmp_path
     saved = json.loads((tmp_path / "r" / "result.json").read_text())
     assert saved["protocol"]["generated"] == 120
     assert train(tiny(**{"eval.grid_seed": 5}), tmp_path / "r", resume=True).protocol["generated"] == 200
+
+
+def test_the_logged_d_loss_scale_is_keras_average_of_loss_and_accuracy(tmp_path):
+    """Keras-GAN printed 0.5 * np.add(d_loss_real, d_loss_fake) of [loss, acc] pairs: removing
+    the 0.5 (the first write-up's case 6) doubled the printed accuracy too. Training is the same."""
+    half, whole = train(tiny(), tmp_path / "half"), train(tiny(**{"train.d_loss_log_scale": 1.0}), tmp_path / "whole")
+    assert half.final["d_acc"] * 2 == pytest.approx(whole.final["d_acc"])
+    assert half.final["d_loss"] * 2 == pytest.approx(whole.final["d_loss"])
+    assert same_weights(run_weights(tmp_path / "half"), run_weights(tmp_path / "whole"))

@@ -48,6 +48,16 @@ PRESENTATION_SECTIONS = frozenset({"eval"})
 
 #: Bump when the meaning of an existing key changes, so old run hashes are not reused.
 HASH_SCHEMA = 1
+#: Keys added after runs were first hashed, with the value that reproduces what ran before
+#: them: at that value (or unset) they are left out of the hash, so existing runs keep their
+#: identity; any other value is a different run.
+LATER_KEYS = {
+    "model.noise": "normal",
+    "model.conv_bias": True,
+    "train.g_fresh_noise": False,
+    "train.d_loss_sum": False,
+    "optim.milestone_after": False,
+}
 
 
 class _Section(BaseModel):
@@ -116,6 +126,9 @@ class ModelConfig(_Section):
         None, description="Keras-GAN's MLP puts BN after the activation; DCGAN before"
     )
     init: Literal["glorot_uniform", "normal_002", "torch_default"] | None = None
+    conv_bias: bool | None = Field(None, description="biases in the conv layers (dcgan); the CITS4404 notebook has none")
+    noise: Literal["normal", "uniform"] | None = Field(
+        None, description="z ~ N(0, 1), or U(-1, 1) as the CITS4404 notebook draws it (training, grids, evaluation)")
 
     @field_validator("arch")
     @classmethod
@@ -136,6 +149,8 @@ class ModelConfig(_Section):
                 object.__setattr__(self, key, value)
         for key in arch.unused:
             object.__setattr__(self, key, None)
+        if self.noise is None:
+            object.__setattr__(self, "noise", "normal")
         for net in ("g", "d"):
             key = f"{net}_batchnorm"
             n = arch.hidden_layers(self, net)
@@ -179,6 +194,9 @@ class OptimConfig(_Section):
     milestones: list[int] = Field(default_factory=list, description="step schedule: where the lr changes")
     milestone_unit: Literal["iteration", "epoch"] = "iteration"
     values: list[float] = Field(default_factory=list, description="step schedule: the lr after each milestone")
+    milestone_after: bool = Field(
+        False, description="step schedule: the new lr starts once the milestone has passed ('if epoch > 20', as the "
+        "CITS4404 notebook), not at it ('>= 20')")
     gamma: float | None = Field(None, gt=0, description="step schedule: multiply the lr by this at each milestone")
 
     def base_lr(self, net: str) -> float:
@@ -215,11 +233,17 @@ class TrainConfig(_Section):
     d_learns_in_g_step: bool = Field(
         False, description="Keras 'discriminator.trainable = True' in the combined model: D also steps on the G loss"
     )
+    g_fresh_noise: bool = Field(
+        False, description="pytorch style: G's step draws new z (the CITS4404 notebook) instead of reusing D's fakes")
+    d_loss_sum: bool = Field(
+        False, description="pytorch style: D steps on real + fake loss (the CITS4404 notebook), not their mean")
     seed: int = Field(0, ge=0)
     log_every: int = Field(100, ge=1, description="iterations between metrics.jsonl lines (presentation)")
     sample_every: int = Field(1000, ge=1, description="iterations between sample grids (presentation)")
     checkpoint_every: int = Field(1000, ge=1, description="iterations between checkpoints (presentation)")
-    d_loss_log_scale: float = Field(0.5, gt=0, description="logged D loss = this * (real + fake) (presentation)")
+    d_loss_log_scale: float = Field(
+        0.5, gt=0, description="logged D loss and accuracy = this * (real + fake), as Keras-GAN averaged [loss, acc] "
+        "(presentation)")
     vectorize_seeds: bool = Field(
         True, description="ganstudy run trains a case's seeds as one seed-batched model (each seed its own run; "
         "equal to separate runs up to float rounding)"
@@ -286,6 +310,7 @@ class RunConfig(_Section):
             key: value
             for key, value in self.flat().items()
             if key not in PRESENTATION_KEYS and key.split(".", 1)[0] not in PRESENTATION_SECTIONS
+            and not (key in LATER_KEYS and value in (LATER_KEYS[key], None))
         }
 
     def config_hash(self) -> str:

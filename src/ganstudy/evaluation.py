@@ -16,6 +16,7 @@ from .errors import GanstudyError
 from .metrics import score_images
 from .metrics.evaluator import Evaluator
 from .metrics.reference import Reference, reference_stats
+from .models import latent
 
 
 def reference_choice(cfg: RunConfig) -> str:
@@ -61,7 +62,7 @@ def generate(g: torch.nn.Module, cfg: RunConfig, n: int, seed: int, device: torc
     rng = torch.Generator().manual_seed(seed)
     out = []
     for start in range(0, n, chunk):
-        z = torch.randn(min(chunk, n - start), cfg.model.latent_dim, generator=rng).to(device)
+        z = latent(cfg.model, min(chunk, n - start), rng).to(device)
         out.append(unscale(g(z), cfg.data.scale).cpu().numpy())
     g.train(was_training)
     return np.concatenate(out)

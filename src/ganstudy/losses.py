@@ -88,7 +88,16 @@ def register(loss: GanLoss) -> GanLoss:
     return LOSSES.register(loss.name, loss)
 
 
+def bce_with_logits(out: Tensor, target: float, eps: float) -> Tensor:
+    """torch's BCEWithLogitsLoss on D's raw output: no clipping, the sigmoid inside the log."""
+    return F.binary_cross_entropy_with_logits(out, torch.full_like(out, target), reduction="none")
+
+
 register(GanLoss("bce", "sigmoid", 0.5, clipped_bce, clipped_bce, summary="binary cross-entropy, non-saturating G"))
+register(GanLoss("bce_logits", "linear", 0.0, bce_with_logits, bce_with_logits,
+                 summary="binary cross-entropy on logits (torch's BCEWithLogitsLoss, the CITS4404 notebook)"))
+register(GanLoss("mse_sigmoid", "sigmoid", 0.5, least_squares, least_squares,
+                 summary="squared error on D's sigmoid output (Keras loss='mse' with D's sigmoid kept)"))
 register(GanLoss("mse", "linear", 0.5, least_squares, least_squares, summary="least squares (LSGAN), D without sigmoid"))
 register(_HingeLoss("hinge", "linear", 0.0, _hinge_real, _hinge_fake, summary="hinge loss, D without sigmoid"))
 register(GanLoss("wasserstein", "linear", 0.0, _critic_real, _critic_fake, gradient_penalty=True,

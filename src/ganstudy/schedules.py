@@ -11,8 +11,10 @@ if TYPE_CHECKING:
 
 
 def milestones_in_iterations(cfg: OptimConfig, iterations_per_epoch: int) -> list[int]:
+    """The 0-based iteration at which each milestone's lr starts: at the milestone, or with
+    ``milestone_after`` one unit later (``if epoch > 20``: the lr changes as epoch 21 starts)."""
     unit = iterations_per_epoch if cfg.milestone_unit == "epoch" else 1
-    return [m * unit for m in cfg.milestones]
+    return [(m + cfg.milestone_after) * unit for m in cfg.milestones]
 
 
 def lr_factor(cfg: OptimConfig, iteration: int, total: int, iterations_per_epoch: int) -> float:

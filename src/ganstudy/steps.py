@@ -6,8 +6,9 @@ batch, then fake batch), then a fresh z and one G update through D. With D froze
 combined model (``d_learns_in_g_step = false``) D's weights and batch norm moving
 statistics do not change in the G step, as in Keras 2.2.
 
-``pytorch`` is the common PyTorch loop: one D step on the mean of both losses, and the
-G step reuses the same fakes.
+``pytorch`` is the common PyTorch loop: one D step on the mean of both losses (their sum
+with ``train.d_loss_sum``), and the G step reuses the same fakes (new ones with
+``train.g_fresh_noise``: the CITS4404 notebook does both).
 
 The same code steps one run or S seed-batched runs (``GanState.members``): every loss is
 reduced per member and the members' losses are summed before ``backward``, so each
@@ -26,6 +27,7 @@ from torch import Tensor, nn
 
 from .config import RunConfig
 from .losses import GanLoss, gradient_penalty
+from .models import latent
 
 #: Names of the per-iteration statistics, in the order a step returns them.
 STAT_NAMES = ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "g_loss")
@@ -68,7 +70,7 @@ class GanState:
         return torch.stack([sample(r) for r in self.rngs]).to(self.device, non_blocking=True)
 
     def noise(self, n: int) -> Tensor:
-        return self.draw(lambda r: torch.randn(n, self.cfg.model.latent_dim, generator=r))
+        return self.draw(lambda r: latent(self.cfg.model, n, r))
 
     def mean(self, per_sample_values: Tensor) -> Tensor:
         """The loss of each run: one mean, or one mean per member (never across seeds)."""
@@ -184,7 +186,9 @@ def pytorch_step(s: GanState, real_batch: Callable[[], Tensor]) -> Tensor:
             out_real, out_fake = s.d(real), s.d(fake.detach())
         d_real = s.mean(s.loss.d_real(out_real, cfg.loss.label_smoothing, cfg.loss.clip_eps))
         d_fake = _d_fake_loss(s, out_fake, real, fake.detach())
-        _update(s.opt_d, 0.5 * (d_real + d_fake))
+        _update(s.opt_d, d_real + d_fake if cfg.train.d_loss_sum else 0.5 * (d_real + d_fake))
+    if cfg.train.g_fresh_noise:  # the CITS4404 notebook: G's step generates anew
+        fake = s.g(s.noise(cfg.train.batch_size))
     g_loss = _g_step(s, fake)
     return _stats(s, d_real, d_fake, out_real, out_fake, g_loss)
 

@@ -34,7 +34,7 @@ from .data import load_training_data, scale, unscale
 from .errors import GanstudyError
 from .images import save_grid
 from .losses import get as get_loss
-from .models import build, count_parameters
+from .models import build, count_parameters, latent
 from .models.registry import get as get_arch
 from .schedules import lr_factor
 from .steps import STAT_NAMES, STEP_STYLES, GanState
@@ -226,7 +226,7 @@ class Trainer:
         self.sampler = Sampler(images.to(self.device), cfg, rng, self.device, channels_last)
         self.total = self.sampler.total_iterations()
         grid_rng = torch.Generator().manual_seed(cfg.eval.grid_seed)
-        self.grid_noise = torch.randn(cfg.eval.grid_size**2, cfg.model.latent_dim, generator=grid_rng).to(self.device)
+        self.grid_noise = latent(cfg.model, cfg.eval.grid_size**2, grid_rng).to(self.device)
         self.evaluator, self.reference = self.resources.evaluator, self.resources.reference
 
     def describe(self) -> dict[str, Any]:
@@ -384,7 +384,8 @@ class Trainer:
         return {
             "iteration": iteration,
             "d_loss": self.cfg.train.d_loss_log_scale * (named["d_loss_real"] + named["d_loss_fake"]),
-            "d_acc": 0.5 * (named["d_acc_real"] + named["d_acc_fake"]),
+            # Keras-GAN printed 0.5 * np.add(d_loss_real, d_loss_fake), each [loss, acc]: the scale is both's
+            "d_acc": self.cfg.train.d_loss_log_scale * (named["d_acc_real"] + named["d_acc_fake"]),
             **named,
             **lrs,
             "seconds": round(elapsed, 3),

@@ -58,17 +58,17 @@ class Generator(nn.Module):
             layers += block(self._up(cfg, prev, channels), channels, act=act(), bn=flag, conv=True, **common)
             prev = channels
         if cfg.g_upsample == "transpose":
-            layers.append(nn.ConvTranspose2d(prev, c, 4, 2, 1))
+            layers.append(nn.ConvTranspose2d(prev, c, 4, 2, 1, bias=cfg.conv_bias))
         else:
-            layers.append(nn.Conv2d(prev, c, 3, 1, 1))
+            layers.append(nn.Conv2d(prev, c, 3, 1, 1, bias=cfg.conv_bias))
         layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
 
     @staticmethod
     def _up(cfg, cin: int, cout: int) -> nn.Module:
         if cfg.g_upsample == "transpose":
-            return nn.ConvTranspose2d(cin, cout, 4, 2, 1)
-        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1))
+            return nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=cfg.conv_bias)
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1, bias=cfg.conv_bias))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.project(z).unflatten(-1, (self.c0, self.s0, self.s0))  # (N, ...) or seed-batched (S, N, ...)
@@ -87,7 +87,7 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = []
         prev, size = c, h
         for channels, stride, flag in zip(cfg.d_channels, strides, cfg.d_batchnorm):
-            conv = nn.Conv2d(prev, channels, cfg.d_kernel, stride, 1)
+            conv = nn.Conv2d(prev, channels, cfg.d_kernel, stride, 1, bias=cfg.conv_bias)
             layers += block(conv, channels, act=activation(cfg.d_activation, cfg.d_slope), bn=flag,
                             bn_position=cfg.bn_position, keras_momentum=cfg.bn_momentum, eps=cfg.bn_eps,
                             dropout=cfg.d_dropout, conv=True)

@@ -12,7 +12,7 @@ from torch import nn
 from ..registry import Registry
 
 MLP_KEYS = ("g_widths", "d_widths")
-CONV_KEYS = ("g_channels", "d_channels", "d_strides", "d_kernel", "g_upsample", "g_project_activation")
+CONV_KEYS = ("g_channels", "d_channels", "d_strides", "d_kernel", "g_upsample", "g_project_activation", "conv_bias")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _register_builtin() -> None:
         bn_position="after_act", init="glorot_uniform", **keras_bn),
         "Keras-GAN gan.py: dense G 256-512-1024 with BN, dense D 512-256", "mlp"))
     conv_common = dict(g_activation="relu", d_activation="leaky_relu", g_slope=0.2, d_slope=0.2,
-                       g_dropout=0.0, bn_position="before_act")
+                       g_dropout=0.0, bn_position="before_act", conv_bias=True)
     register(Arch("dcgan", dcgan.build, dict(
         conv_common, g_channels=[256, 128], d_channels=[64, 128, 256], d_kernel=4, g_upsample="transpose",
         g_project_activation=True, g_batchnorm=True, d_batchnorm=[False, True, True], d_dropout=0.0,
@@ -76,4 +76,9 @@ def _register_builtin() -> None:
         g_project_activation=False, g_batchnorm=[False, True, True], d_batchnorm=[False, True, True],
         d_dropout=0.0, init="normal_002", **torch_bn),
         "the CITS4404 write-up's SVHN DCGAN: conv_dim 32, k4 s2 p1, three convs each side", "conv"))
+    register(Arch("cits4404-notebook", dcgan.build, dict(
+        conv_common, g_channels=[128, 64, 32], d_channels=[32, 64, 128], d_kernel=4, g_upsample="transpose",
+        g_project_activation=False, g_batchnorm=[False, True, True], d_batchnorm=[False, True, True],
+        d_dropout=0.0, init="torch_default", conv_bias=False, noise="uniform", **torch_bn),
+        "the CITS4404 notebook's DCGAN as written: no conv biases, torch's default init, z ~ U(-1, 1)", "conv"))
 
