@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from . import standin
 from .files import load_folder, load_mat, load_npz
 from .idx import read_idx
 from .registry import DatasetSpec, ImageSet, register
@@ -127,6 +128,8 @@ register(DatasetSpec("mnist", _idx_loader(MNIST), "MNIST handwritten digits, 28x
 register(DatasetSpec("fashion-mnist", _idx_loader(FASHION_MNIST), "Fashion-MNIST clothes, 28x28 grey (IDX files)"))
 register(DatasetSpec("mnist-mini", _mnist_mini, "5,000 MNIST test-split digits shipped with ganstudy (split 'test')"))
 register(DatasetSpec("svhn", _svhn, "SVHN house numbers, 32x32 RGB (train_32x32.mat layout)"))
+register(DatasetSpec("svhn-standin", standin.load, "an offline stand-in for SVHN: the shipped MNIST digits in colour on "
+                     "cluttered backgrounds with neighbours, 32x32 RGB, 10 labels (train 12,000, test 2,000)"))
 register(DatasetSpec("mat", _generic("mat", lambda p: load_mat(p)[0]), "a MATLAB .mat file with one image array (data.path)", True))
 register(DatasetSpec("npz", _generic("npz", load_npz), "a NumPy .npz/.npy image array (data.path)", True))
 register(DatasetSpec("folder", _generic("folder", load_folder), "a folder of image files (data.path)", True))

@@ -2,7 +2,7 @@
 feature space of the metrics (Inception does not suit 28x28 grey digits, and its weights
 cannot be downloaded offline).
 
-Weights for mnist and fashion-mnist ship in ``ganstudy/metrics/evaluators/`` with a model
+Weights for mnist, fashion-mnist and svhn-standin ship in ``ganstudy/metrics/evaluators/`` with a model
 card (``<name>.json``: data used, held-out accuracy, feature size, the command that made
 them, the SHA-256 of the weights). ``ganstudy evaluator train --dataset NAME`` trains one
 deterministically for any labelled dataset; those go to the user cache.
@@ -47,6 +47,7 @@ PROTOCOLS: dict[str, Protocol] = {
     "mnist": Protocol(("test", slice(0, 8000)), ("test", slice(8000, 10000)), epochs=30, shift=2),
     "fashion-mnist": Protocol(("train", slice(None)), ("test", slice(None)), epochs=15, shift=0),
     "svhn": Protocol(("train", slice(None)), ("test", slice(None)), epochs=10, shift=2),
+    "svhn-standin": Protocol(("train", slice(None)), ("test", slice(None)), epochs=20, shift=2),
 }
 DEFAULT_PROTOCOL = Protocol(("train", slice(None)), ("test", slice(None)), epochs=10, shift=0)
 ALIASES = {"mnist-mini": "mnist"}  # datasets that share another's evaluator
