@@ -120,7 +120,7 @@ def test_eval_commands(tmp_path, shared_data, capsys):
     assert "protocol: mnist-" in out and "/gen300/" in out and "fid" in out and "lower is better" in out
     assert main(["eval", "--real", "mnist", "--data-root", str(shared_data), "--set", "eval.metrics=['fid', 'precision']"]) == 0
     out = capsys.readouterr().out
-    assert "two disjoint halves of mnist test (5000 images each)" in out and "precision" in out
+    assert "two halves of a random split (seed 0) of mnist test (5000 images each)" in out and "precision" in out
     err = _error(capsys, ["eval", str(tmp_path / "nowhere")])
     assert "not a run folder" in err
     err = _error(capsys, ["eval", "--real", "svhn", "--data-root", str(tmp_path)])

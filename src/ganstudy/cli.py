@@ -122,8 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score a run (or any checkpoint), or print the real-vs-real floor")
     p.add_argument("run_dir", nargs="?", help="run folder")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the run's last")
-    p.add_argument("--real", metavar="DATASET", help="the floor: two disjoint halves of this dataset's real images")
-    p.add_argument("--split", default="test", help="split for --real (default test)")
+    p.add_argument("--real", metavar="DATASET", help="the floor: two halves of a random split of this dataset's real images")
+    p.add_argument("--images", metavar="PATH", help="score these images (a folder, .npz or .mat; or a run folder) "
+                   "against --dataset's real ones")
+    p.add_argument("--dataset", metavar="NAME", help="with --images: the dataset whose real images they are compared with")
+    p.add_argument("--split", default="test", help="split for --real and --images (default test)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="eval settings, e.g. --set eval.samples=2000")
     _add_data_root(p)
     p.set_defaults(func=cmd_eval)

@@ -268,6 +268,9 @@ class EvalConfig(_Section):
     """How runs are scored. Never changes training (left out of the run hash)."""
 
     metrics: list[str] = Field(default_factory=_all_metrics, description="metrics to compute; [] turns scoring off")
+    features: Literal["auto", "classifier", "unlabelled", "inception"] = Field(
+        "auto", description="the metrics' feature space: auto (the dataset's classifier evaluator, else the label-free "
+        "one), classifier, unlabelled (random conv features whitened on the reference), inception (an optional extra)")
     every: int = Field(0, ge=0, description="iterations between evaluations during training; 0: only at the end")
     curve_points: int = Field(5, ge=0, le=100, description="points of the metrics' curve through training "
                               "(evaluations on curve_samples images, the last at the end); 0: none")

@@ -14,7 +14,6 @@ from .data import TrainingData, unscale
 from .data.registry import get as get_dataset
 from .errors import GanstudyError
 from .metrics import score_images
-from .metrics.evaluator import Evaluator
 from .metrics.reference import Reference, reference_stats
 from .models import latent
 
@@ -31,8 +30,9 @@ def reference_choice(cfg: RunConfig) -> str:
     return choice
 
 
-def reference_for(cfg: RunConfig, data: TrainingData | None, evaluator: Evaluator,
-                  data_root: str | Path | None = None) -> Reference:
+def reference_images(cfg: RunConfig, data: TrainingData | None,
+                     data_root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """(images, labels, description) of the real images a run is compared with."""
     choice = reference_choice(cfg)
     n = cfg.eval.reference_samples
     if choice == "holdout":
@@ -50,7 +50,37 @@ def reference_for(cfg: RunConfig, data: TrainingData | None, evaluator: Evaluato
         if choice == cfg.data.split:
             description += " (the images trained on)"
     labels = None if labels is None else labels[: len(images)]
-    return reference_stats(evaluator, images, labels, f"{description}, first {len(images)}")
+    return images, labels, f"{description}, first {len(images)}"
+
+
+def reference_for(cfg: RunConfig, data: TrainingData | None, evaluator, data_root: str | Path | None = None) -> Reference:  # noqa: ANN001
+    images, labels, description = reference_images(cfg, data, data_root)
+    return reference_stats(evaluator, images, labels, description)
+
+
+def scoring_setup(cfg: RunConfig, data: TrainingData | None, data_root: str | Path | None = None):  # noqa: ANN201
+    """(evaluator, reference statistics) of a run: see :func:`evaluator_for`."""
+    images, labels, description = reference_images(cfg, data, data_root)
+    evaluator = evaluator_for(cfg, images, description)
+    return evaluator, reference_stats(evaluator, images, labels, description)
+
+
+def evaluator_for(cfg: RunConfig, reference: np.ndarray, description: str):  # noqa: ANN201
+    """The evaluator ``eval.features`` asks for: the dataset's classifier evaluator (``auto``
+    when it has one), the label-free one fitted on the ``reference`` images (``auto``
+    otherwise: an image folder, an .npz, the user's own data), or Inception (an extra)."""
+    from .metrics import evaluator as classifier
+
+    choice = cfg.eval.features
+    if choice in ("auto", "classifier") and (classifier.find(cfg.data.dataset) or choice == "classifier"):
+        return classifier.load(cfg.data.dataset)
+    if choice == "inception":
+        from .metrics.inception import load as load_inception
+
+        return load_inception()
+    from .metrics.unlabelled import fit
+
+    return fit(reference, description)
 
 
 @torch.no_grad()
@@ -68,7 +98,7 @@ def generate(g: torch.nn.Module, cfg: RunConfig, n: int, seed: int, device: torc
     return np.concatenate(out)
 
 
-def evaluate(g: torch.nn.Module, cfg: RunConfig, evaluator: Evaluator, reference: Reference, seed: int,
+def evaluate(g: torch.nn.Module, cfg: RunConfig, evaluator, reference: Reference, seed: int,  # noqa: ANN001
              device: torch.device | str = "cpu", samples: int | None = None) -> dict[str, Any]:
     images = generate(g, cfg, samples or cfg.eval.samples, seed, device)
     return score_images(evaluator, reference, images, cfg.eval.metrics)

@@ -30,11 +30,13 @@ class RunInfo:
 
 
 def n_classes(study: Study) -> int:
-    """How many classes the study's evaluator tells apart (what "collapsed" is measured against)."""
+    """How many classes the study's evaluator tells apart (what "collapsed" is measured against;
+    0 when its scores come from an evaluator without classes)."""
     from .metrics.evaluator import find
 
-    found = find(study.case("baseline").config.data.dataset)
-    return int(json.loads(found[1].read_text())["classes"]) if found else 10
+    cfg = study.case("baseline").config
+    found = find(cfg.data.dataset) if cfg.eval.features in ("auto", "classifier") else None
+    return int(json.loads(found[1].read_text())["classes"]) if found else 0
 
 
 #: The state of a run whose result.json (or config.json) is there but cannot be read: torn by a

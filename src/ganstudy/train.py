@@ -136,13 +136,11 @@ def load_resources(cfg: RunConfig, data_root: str | Path | None, log: Callable[[
         log(f"data: {data.description}")
     if not cfg.eval.metrics:
         return Resources(data)
-    from .evaluation import reference_for
-    from .metrics.evaluator import load as load_evaluator
+    from .evaluation import scoring_setup
 
-    evaluator = load_evaluator(cfg.data.dataset)
     if log:
         log("reference: the evaluator's features of the real images the scores compare with (cached once computed)")
-    return Resources(data, evaluator, reference_for(cfg, data, evaluator, data_root))
+    return Resources(data, *scoring_setup(cfg, data, data_root))
 
 
 def make_optimizers(cfg: RunConfig, g: torch.nn.Module, d: torch.nn.Module) -> tuple[

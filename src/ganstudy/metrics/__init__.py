@@ -30,7 +30,7 @@ class Features:
     """What a metric sees of one image set."""
 
     features: np.ndarray
-    probs: np.ndarray
+    probs: np.ndarray | None  # class probabilities; None for an evaluator without classes
     radii: np.ndarray | None = None  # squared k-NN radii (k=3, k=5), cached for reference data
 
     @property
@@ -44,6 +44,7 @@ class MetricSpec:
     lower_is_better: bool
     summary: str
     compute: Callable[[Features, Features], dict[str, float]]  # (real, fake) -> values (name first)
+    needs_classes: bool = False  # computed only by an evaluator that classifies (not for unlabelled data)
 
 
 METRICS: Registry[MetricSpec] = Registry("metric")
@@ -85,9 +86,11 @@ register(MetricSpec("precision", False, "share of generated images on the real m
 register(MetricSpec("recall", False, "share of real images on the generated manifold (k=3)", _manifold))
 register(MetricSpec("density", False, "how densely generated images fill real neighbourhoods (k=5)", _manifold))
 register(MetricSpec("coverage", False, "share of real neighbourhoods holding a generated image (k=5)", _manifold))
-register(MetricSpec("classifier_score", False, "Inception-Score-like, with the evaluator's classifier", _classifier_score))
-register(MetricSpec("mode_kl", True, "KL of the real class histogram to the generated one", _modes))
-register(MetricSpec("classes_covered", False, "classes that get at least 10% of their real share", _modes))
+register(MetricSpec("classifier_score", False, "Inception-Score-like, with the evaluator's classifier", _classifier_score,
+                    needs_classes=True))
+register(MetricSpec("mode_kl", True, "KL of the real class histogram to the generated one", _modes, needs_classes=True))
+register(MetricSpec("classes_covered", False, "classes that get at least 10% of their real share", _modes,
+                    needs_classes=True))
 
 
 def score(real: Features, fake: Features, metrics: list[str] | None = None) -> dict[str, float]:
@@ -97,8 +100,8 @@ def score(real: Features, fake: Features, metrics: list[str] | None = None) -> d
     done: set[Callable] = set()
     for name in wanted:
         spec = get(name)
-        if spec.compute in done:
-            continue
+        if spec.compute in done or (spec.needs_classes and (real.probs is None or fake.probs is None)):
+            continue  # computed already; or a class metric, and the evaluator has no classes
         done.add(spec.compute)
         values.update(spec.compute(real, fake))
     # A shared computation yields its siblings too; keep what was asked for (and companions like kid_se).

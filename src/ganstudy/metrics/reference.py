@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import write_bytes
-from .evaluator import Evaluator, cache_dir
+from .evaluator import cache_dir
 from .math import kth_neighbour_radii, mean_cov
 
 
 @dataclass
 class Reference:
     features: np.ndarray  # float32 (N, F)
-    probs: np.ndarray  # float64 (N, classes)
+    probs: np.ndarray | None  # float64 (N, classes); None for an evaluator without classes
     labels: np.ndarray | None  # the dataset's own labels, when it has them
     mu: np.ndarray
     sigma: np.ndarray
@@ -40,7 +40,7 @@ class Reference:
 CACHE_FORMAT = 2
 
 
-def reference_key(evaluator: Evaluator, images: np.ndarray) -> str:
+def reference_key(evaluator, images: np.ndarray) -> str:  # noqa: ANN001 - any evaluator (classifier or not)
     digest = hashlib.sha256()
     digest.update(f"format {CACHE_FORMAT}".encode())
     digest.update(evaluator.card["sha256"].encode())
@@ -49,7 +49,7 @@ def reference_key(evaluator: Evaluator, images: np.ndarray) -> str:
     return digest.hexdigest()[:24]
 
 
-def reference_stats(evaluator: Evaluator, images: np.ndarray, labels: np.ndarray | None, description: str,
+def reference_stats(evaluator, images: np.ndarray, labels: np.ndarray | None, description: str,  # noqa: ANN001
                     cache: Path | None = None) -> Reference:
     """Features and statistics of ``images``, from the cache when computed before."""
     key = reference_key(evaluator, images)
@@ -58,7 +58,8 @@ def reference_stats(evaluator: Evaluator, images: np.ndarray, labels: np.ndarray
         try:
             with np.load(path, allow_pickle=False) as z:
                 stored_labels = z["labels"] if z["labels"].size else None
-                return Reference(z["features"], z["probs"], stored_labels, z["mu"], z["sigma"], z["radii"],
+                probs = z["probs"] if z["probs"].size else None
+                return Reference(z["features"], probs, stored_labels, z["mu"], z["sigma"], z["radii"],
                                  str(z["description"]), key)
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is recomputed and replaced
@@ -68,7 +69,8 @@ def reference_stats(evaluator: Evaluator, images: np.ndarray, labels: np.ndarray
     mu, sigma = mean_cov(features)
     radii = kth_neighbour_radii(features, (K_PR, K_DC), squared=True)
     buffer = io.BytesIO()
-    np.savez(buffer, features=features, probs=probs, labels=labels if labels is not None else np.zeros(0, np.int64),
+    np.savez(buffer, features=features, probs=probs if probs is not None else np.zeros(0),
+             labels=labels if labels is not None else np.zeros(0, np.int64),
              mu=mu, sigma=sigma, radii=radii, description=np.array(description))
     write_bytes(path, buffer.getvalue())
     return Reference(features, probs, labels, mu, sigma, radii, description, key)

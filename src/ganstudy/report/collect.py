@@ -83,6 +83,10 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
         if c.verdict == "no effect" and loss_moved(rows, c.case):
             warnings.append(f"{c.case}: its final D/G losses moved, but its {study.meta.metric} is credibly unchanged "
                             "(no effect). Losses are not quality.")
+    if any(_evaluator_of(r).startswith("unlabelled-") for r in runs):
+        warnings.append("scored by a label-free evaluator (random convolutional features, whitened on this study's "
+                        "reference images): its scores compare the cases of this study with each other, not with "
+                        "another study's; and without labels there are no class metrics and no collapse counts.")
     floor_values, floor_note = ({}, "")
     if floor and primary:
         floor_values, floor_note = real_floor(study, data_root)
@@ -113,15 +117,13 @@ def _has(rows: list[RunRow], metric: str) -> bool:
 def real_floor(study: Study, data_root: str | Path | None) -> tuple[dict[str, float], str]:
     """Real images scored like a generator: training images against the runs' reference."""
     from ..data import load_training_data
-    from ..evaluation import reference_for
+    from ..evaluation import scoring_setup
     from ..metrics import score_images
-    from ..metrics.evaluator import load
 
     cfg = study.case("baseline").config
     try:
-        evaluator = load(cfg.data.dataset)
         data = load_training_data(cfg.data, data_root)
-        reference = reference_for(cfg, data, evaluator, data_root)
+        evaluator, reference = scoring_setup(cfg, data, data_root)
     except Exception as exc:  # noqa: BLE001 - a report without its floor is still a report
         return {}, f"real-vs-real floor not available ({exc})"
     n = min(cfg.eval.samples, len(data.train))

@@ -90,8 +90,8 @@ def main_header(res: StudyResults) -> list[str]:
 
 
 def failure_header(res: StudyResults) -> list[str]:
-    return ["case", "diverged", f"collapsed (< half the {res.n_classes} classes)", "baseline diverged or collapsed",
-            "Fisher exact p"]
+    collapsed = f"collapsed (< half the {res.n_classes} classes)" if res.n_classes else "collapsed (not measured: no classes)"
+    return ["case", "diverged", collapsed, "baseline diverged or collapsed", "Fisher exact p"]
 
 
 def failure_rows(res: StudyResults) -> list[list[str]]:
