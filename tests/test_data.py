@@ -144,3 +144,65 @@ def test_scaling_round_trip():
     assert torch.allclose(scale(pixels, "minus_one_one").flatten(), torch.tensor([-1.0, 128 / 127.5 - 1, 1.0]), atol=1e-6)
     for how in ("zero_one", "minus_one_one"):
         assert torch.equal(unscale(scale(pixels, how), how), pixels)
+
+
+def _cifar_archive(root, tmp_path):
+    """A tiny archive in CIFAR-10's real binary layout: records of a label byte, then the red,
+    green and blue planes of 32x32."""
+    import io
+    import tarfile
+
+    rng = np.random.default_rng(0)
+    batches = {}
+    for name, n in [(f"data_batch_{i}.bin", 2) for i in range(1, 6)] + [("test_batch.bin", 3)]:
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        planes = rng.integers(0, 256, (n, 3, 32, 32)).astype(np.uint8)
+        batches[name] = (labels, planes)
+    (root / "cifar10").mkdir(parents=True)
+    with tarfile.open(root / "cifar10" / "cifar-10-binary.tar.gz", "w:gz") as tar:
+        for name, (labels, planes) in batches.items():
+            blob = np.concatenate([labels[:, None], planes.reshape(len(labels), -1)], axis=1).tobytes()
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    return batches
+
+
+def test_cifar10_binary_records_read_in_place(tmp_path):
+    from ganstudy.data.registry import get
+
+    batches = _cifar_archive(tmp_path, tmp_path)
+    train = get("cifar10").load("train", tmp_path, None)
+    assert train.images.shape == (10, 32, 32, 3) and train.labels.tolist() == [
+        int(x) for i in range(1, 6) for x in batches[f"data_batch_{i}.bin"][0]]
+    labels, planes = batches["data_batch_1.bin"]
+    assert np.array_equal(train.images[0, :, :, 0], planes[0, 0]) and np.array_equal(train.images[1, 5, 7], planes[1, :, 5, 7])
+    test = get("cifar10").load("test", tmp_path, None)
+    assert len(test) == 3 and not (tmp_path / "cifar10" / "cifar-10-batches-bin").exists()  # nothing extracted
+    (tmp_path / "cifar10" / "cifar-10-binary.tar.gz").write_bytes(b"not an archive")
+    with pytest.raises(DataError, match="not CIFAR-10's binary archive"):
+        get("cifar10").load("test", tmp_path, None)
+
+
+def test_cifar10_offline_names_the_archive(tmp_path):
+    from ganstudy.data.registry import get
+
+    with pytest.raises(DataError, match="cifar-10-binary.tar.gz"):
+        get("cifar10").load("train", tmp_path, None)
+
+
+def test_an_image_folder_of_any_size_is_cropped_and_resized(tmp_path):
+    from ganstudy.config import DataConfig
+    from ganstudy.data import load_training_data
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    wide = np.zeros((40, 80, 3), np.uint8)
+    wide[:, 20:60] = 255  # the centre square is white, the sides black
+    Image.fromarray(wide).save(folder / "a.png")
+    Image.fromarray(np.full((100, 60, 3), 128, np.uint8)).save(folder / "b.jpg")
+    Image.fromarray(np.full((32, 32), 200, np.uint8)).save(folder / "c.png")  # grey: made RGB
+    data = load_training_data(DataConfig(dataset="folder", path=str(folder), image_size=32))
+    assert data.train.images.shape == (3, 32, 32, 3) and "centre-cropped to 32x32" in data.description
+    assert data.train.images[0].min() >= 250  # the crop kept the centre square only
+    assert load_training_data(DataConfig(dataset="mnist-mini", split="test", image_size=32)).train.shape == (32, 32, 1)

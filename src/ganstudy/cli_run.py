@@ -157,13 +157,14 @@ def _eval_real(args: argparse.Namespace) -> int:
     digits 0-4999 and 5000-9999 are by different people: FID 19.6 against 2.0)."""
     import numpy as np
 
-    from .data.registry import get as get_dataset
+    from .data.registry import load_split
     from .evaluation import evaluator_for
     from .metrics import score_images
     from .metrics.reference import reference_stats
 
     cfg = _eval_config(args, args.real)
-    part = get_dataset(args.real).load(args.split, Path(args.data_root) if args.data_root else None, cfg.data.path)
+    part = load_split(args.real, args.split, Path(args.data_root) if args.data_root else None, cfg.data.path,
+                      cfg.data.image_size)
     order = np.random.default_rng(0).permutation(len(part))
     half = min(len(part) // 2, cfg.eval.reference_samples)
     a, b = part.images[order[:half]], part.images[order[half : 2 * half]]
@@ -180,7 +181,7 @@ def _eval_images(args: argparse.Namespace) -> int:
     """Images from anywhere (a folder, an .npz, a .mat) scored against a dataset's real images."""
     from .data import load_training_data
     from .data.files import conform, load_images
-    from .data.registry import get as get_dataset
+    from .data.registry import load_split
     from .evaluation import scoring_setup
     from .metrics import score_images
 
@@ -190,7 +191,8 @@ def _eval_images(args: argparse.Namespace) -> int:
     cfg = _eval_config(args, args.dataset)
     data = load_training_data(cfg.data, args.data_root) if cfg.eval.reference == "holdout" else None
     evaluator, reference = scoring_setup(cfg, data, args.data_root)
-    real = get_dataset(args.dataset).load(args.split, Path(args.data_root) if args.data_root else None, cfg.data.path)
+    real = load_split(args.dataset, args.split, Path(args.data_root) if args.data_root else None, cfg.data.path,
+                      cfg.data.image_size)
     images = conform(load_images(Path(args.images)), real.shape, f"--images {args.images}")  # to the dataset's size
     scored = score_images(evaluator, reference, images, cfg.eval.metrics)
     _print_metrics(f"{args.images}: {len(images)} images against {reference.description}", scored)

@@ -57,6 +57,7 @@ LATER_KEYS = {
     "train.g_fresh_noise": False,
     "train.d_loss_sum": False,
     "optim.milestone_after": False,
+    "data.image_size": None,
 }
 
 
@@ -76,6 +77,8 @@ class DataConfig(_Section):
     extra: list[str] = Field(default_factory=list, description="extra image files (.mat, .npz, image folder) added to training")
     limit: int | None = Field(None, ge=1, description="use only the first N images of the split")
     holdout: int = Field(0, ge=0, description="keep the last N images of the split out of training (for evaluation)")
+    image_size: int | None = Field(None, ge=8, le=512, description="centre-crop every image to a square and resize "
+                                   "it to this many pixels a side (an image folder of any size; 32 for the DCGANs)")
 
     @field_validator("dataset")
     @classmethod

@@ -11,7 +11,7 @@ import torch
 
 from .config import RunConfig
 from .data import TrainingData, unscale
-from .data.registry import get as get_dataset
+from .data.registry import load_split
 from .errors import GanstudyError
 from .metrics import score_images
 from .metrics.reference import Reference, reference_stats
@@ -44,7 +44,8 @@ def reference_images(cfg: RunConfig, data: TrainingData | None,
         images, labels = data.holdout.images[:n], data.holdout.labels
         description = f"{cfg.data.dataset} {cfg.data.split} split, the {len(data.holdout)} held-out images"
     else:
-        part = get_dataset(cfg.data.dataset).load(choice, Path(data_root) if data_root else None, cfg.data.path)
+        part = load_split(cfg.data.dataset, choice, Path(data_root) if data_root else None, cfg.data.path,
+                          cfg.data.image_size)
         images, labels = part.images[:n], part.labels
         description = f"{cfg.data.dataset} {choice} split"
         if choice == cfg.data.split:

@@ -28,7 +28,7 @@ def check(specs: list[RunSpec], out_dir: Path, data_root: str | Path | None) -> 
 
 def _data_problems(specs: list[RunSpec], data_root: str | Path | None) -> list[str]:
     from .data import load_training_data
-    from .data.registry import get as get_dataset
+    from .data.registry import load_split
     from .evaluation import reference_choice
 
     by_message: dict[str, list[str]] = {}
@@ -42,7 +42,8 @@ def _data_problems(specs: list[RunSpec], data_root: str | Path | None) -> list[s
             try:
                 load_training_data(cfg.data, data_root)
                 if choice not in ("holdout", cfg.data.split):  # evaluation reads another split too
-                    get_dataset(cfg.data.dataset).load(choice, Path(data_root) if data_root else None, cfg.data.path)
+                    load_split(cfg.data.dataset, choice, Path(data_root) if data_root else None, cfg.data.path,
+                               cfg.data.image_size)
             except GanstudyError as exc:
                 seen[key] = str(exc)
         if seen[key] is not None:

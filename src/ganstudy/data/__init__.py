@@ -11,7 +11,7 @@ import torch
 
 from ..errors import DataError
 from .files import conform, load_images
-from .registry import ImageSet, get, names
+from .registry import ImageSet, load_split, names
 from .root import find_user_file
 
 if TYPE_CHECKING:
@@ -32,9 +32,8 @@ class TrainingData:
 
 
 def load_training_data(cfg: DataConfig, data_root: str | Path | None = None) -> TrainingData:
-    spec = get(cfg.dataset)
     path = str(find_user_file(cfg.path, data_root)) if cfg.path else None
-    full = spec.load(cfg.split, Path(data_root) if data_root else None, path)
+    full = load_split(cfg.dataset, cfg.split, Path(data_root) if data_root else None, path, cfg.image_size)
     if cfg.holdout >= len(full):
         raise DataError(f"data.holdout = {cfg.holdout} leaves nothing to train on ({len(full)} images).")
     cut = len(full) - cfg.holdout

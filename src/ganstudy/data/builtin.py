@@ -1,4 +1,5 @@
-"""The built-in datasets: mnist, fashion-mnist, svhn, and the generic mat, npz, folder."""
+"""The built-in datasets: mnist, fashion-mnist, svhn, cifar10, mnist-mini, svhn-standin, and the
+generic mat, npz, folder."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ SVHN = RemoteDataset(
         RemoteFile("train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373"),
         RemoteFile("test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3"),
     ),
+)
+
+CIFAR10 = RemoteDataset(
+    folder="cifar10",
+    mirrors=("https://www.cs.toronto.edu/~kriz",),
+    files=(RemoteFile("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530"),),  # the "binary version"
 )
 
 _IDX_PREFIX = {"train": ("train",), "test": ("t10k",), "all": ("train", "t10k")}
@@ -93,6 +100,46 @@ def _svhn(split: str, data_root: Path | None, path: str | None) -> ImageSet:
     return ImageSet(np.concatenate(images), np.concatenate(labels), f"svhn {split} split, {n} images, from {files[names[0]].parent}")
 
 
+_CIFAR_BATCHES = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
+_CIFAR_BATCHES["all"] = _CIFAR_BATCHES["train"] + _CIFAR_BATCHES["test"]
+_CIFAR_FOLDER = "cifar-10-batches-bin"
+_CIFAR_RECORD = 1 + 32 * 32 * 3  # a label byte, then the red, green and blue planes, each 32 rows of 32
+
+
+def _cifar10(split: str, data_root: Path | None, path: str | None) -> ImageSet:
+    """CIFAR-10's binary version: fixed-size records, read in place from the archive (nothing
+    extracted, nothing unpickled), or from its extracted folder if one is in a data root."""
+    import tarfile
+
+    from .root import candidate_roots
+
+    names = _CIFAR_BATCHES[split]
+    folder = next((root / CIFAR10.folder / _CIFAR_FOLDER for root in candidate_roots(data_root)
+                   if all((root / CIFAR10.folder / _CIFAR_FOLDER / n).is_file() for n in names)), None)
+    if folder is not None:
+        blobs, where = [(folder / n).read_bytes() for n in names], folder
+    else:
+        where = locate(CIFAR10, ["cifar-10-binary.tar.gz"], data_root)["cifar-10-binary.tar.gz"]
+        try:
+            with tarfile.open(where) as tar:
+                members = [tar.getmember(f"{_CIFAR_FOLDER}/{n}") for n in names]
+                if not all(m.isfile() for m in members):
+                    raise DataError(f"{where}: {_CIFAR_FOLDER}/ holds something other than files.")
+                blobs = [tar.extractfile(m).read() for m in members]  # type: ignore[union-attr]
+        except (tarfile.TarError, KeyError, OSError, EOFError) as exc:
+            raise DataError(f"{where}: not CIFAR-10's binary archive, or damaged ({exc}).") from None
+    images, labels = [], []
+    for name, blob in zip(names, blobs):
+        if len(blob) % _CIFAR_RECORD:
+            raise DataError(f"{where}: {name} is {len(blob)} bytes, not whole {_CIFAR_RECORD}-byte records.")
+        records = np.frombuffer(blob, np.uint8).reshape(-1, _CIFAR_RECORD)
+        labels.append(records[:, 0].astype(np.int64))
+        images.append(records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+    n = sum(len(x) for x in images)
+    return ImageSet(np.ascontiguousarray(np.concatenate(images)), np.concatenate(labels),
+                    f"cifar10 {split} split, {n} images, from {where}")
+
+
 PACKAGED = Path(__file__).parent / "packaged"
 
 
@@ -128,8 +175,17 @@ register(DatasetSpec("mnist", _idx_loader(MNIST), "MNIST handwritten digits, 28x
 register(DatasetSpec("fashion-mnist", _idx_loader(FASHION_MNIST), "Fashion-MNIST clothes, 28x28 grey (IDX files)"))
 register(DatasetSpec("mnist-mini", _mnist_mini, "5,000 MNIST test-split digits shipped with ganstudy (split 'test')"))
 register(DatasetSpec("svhn", _svhn, "SVHN house numbers, 32x32 RGB (train_32x32.mat layout)"))
+register(DatasetSpec("cifar10", _cifar10, "CIFAR-10, 32x32 RGB, 10 classes (the binary version, cifar-10-binary.tar.gz)"))
 register(DatasetSpec("svhn-standin", standin.load, "an offline stand-in for SVHN: the shipped MNIST digits in colour on "
                      "cluttered backgrounds with neighbours, 32x32 RGB, 10 labels (train 12,000, test 2,000)"))
 register(DatasetSpec("mat", _generic("mat", lambda p: load_mat(p)[0]), "a MATLAB .mat file with one image array (data.path)", True))
 register(DatasetSpec("npz", _generic("npz", load_npz), "a NumPy .npz/.npy image array (data.path)", True))
-register(DatasetSpec("folder", _generic("folder", load_folder), "a folder of image files (data.path)", True))
+def _folder(split: str, data_root: Path | None, path: str | None, size: int | None = None) -> ImageSet:
+    source = _need_path("folder", path)
+    images = load_folder(source, size)
+    return ImageSet(images, None, f"{len(images)} images from {source}" + (f", centre-cropped to {size}x{size}"
+                                                                           if size else ""))
+
+
+register(DatasetSpec("folder", _folder, "a folder of image files of any size (data.path; data.image_size to "
+                     "centre-crop and resize them)", True, sized=True))

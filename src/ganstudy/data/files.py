@@ -119,12 +119,15 @@ def _read_image(path: Path) -> np.ndarray:
     return array[..., None] if array.ndim == 2 else array
 
 
-def load_folder(path: Path) -> np.ndarray:
-    """All images of a folder (sorted by name), which must share one size."""
+def load_folder(path: Path, size: int | None = None) -> np.ndarray:
+    """All images of a folder (sorted by name). With ``size``, each is centre-cropped to a square
+    and resized to ``size`` x ``size``; without, they are brought to the most common size."""
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder.")
     images = [_read_image(p) for p in files]
+    if size is not None:
+        images = [square(im[None], size)[0] for im in images]
     shapes = {im.shape[:2] for im in images}
     if len(shapes) > 1:
         target = max(shapes, key=lambda s: sum(im.shape[:2] == s for im in images))
@@ -181,3 +184,11 @@ def conform(images: np.ndarray, shape: tuple[int, int, int], source: str) -> np.
     """Make extra images match the dataset's (H, W, C)."""
     images = convert_channels(images, shape[2], source)
     return resize(images, shape[:2])
+
+
+def square(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W, C) uint8 images centre-cropped to a square and resized to ``size`` x ``size``."""
+    h, w = images.shape[1:3]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return resize(np.ascontiguousarray(images[:, top : top + side, left : left + side]), (size, size))

@@ -39,15 +39,16 @@ class ImageSet:
         return ImageSet(self.images[index], labels, self.description)
 
 
-Loader = Callable[[str, "Path | None", "str | None"], ImageSet]
+Loader = Callable[..., ImageSet]  # (split, data_root, path, size=None) -> ImageSet
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
-    load: Loader  # (split, data_root, path) -> ImageSet
+    load: Loader  # (split, data_root, path) -> ImageSet; a loader of images of many sizes also takes size
     summary: str
     needs_path: bool = False
+    sized: bool = False  # its loader takes size= and brings each image to it (an image folder)
 
 
 def _load_builtin() -> None:
@@ -61,3 +62,15 @@ get, names = DATASETS.get, DATASETS.names
 
 def register(spec: DatasetSpec) -> DatasetSpec:
     return DATASETS.register(spec.name, spec)
+
+
+def load_split(name: str, split: str, data_root: Path | None, path: str | None, size: int | None = None) -> ImageSet:
+    """A dataset's split, its images brought to ``size`` x ``size`` (``data.image_size``) when given:
+    centre-cropped to a square, then resized."""
+    from .files import square
+
+    spec = get(name)
+    if spec.sized:
+        return spec.load(split, data_root, path, size=size)
+    part = spec.load(split, data_root, path)
+    return part if size is None else ImageSet(square(part.images, size), part.labels, part.description)
