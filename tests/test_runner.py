@@ -298,3 +298,30 @@ def test_a_run_has_one_writer_and_status_knows_who(tmp_path, capsys):
         summary = run_study(out, live=False)
         assert summary.counts == {"busy": 1} and "is being trained by pid" in summary.busy[0]
     assert run_study(out, live=False).counts == {"complete": 1}
+
+
+def test_a_case_fine_tuned_seed_by_seed_as_a_study_step(tmp_path, capsys):
+    """The second write-up's "select the best model and fine-tune it": every seed of a case
+    continues from its own checkpoint as a new case of the study, compared with that case."""
+    study, out = write_study(tmp_path), tmp_path / "out"
+    run_study(study, out, live=False)
+    assert main(["finetune", str(out), "lr-high", "--set", "optim.lr=0.0005", "--iterations", "6", "--quiet"]) == 0
+    text = (out / "study.toml").read_text()
+    assert 'finetune_from = "lr-high"' in text and 'id = "lr-high-finetuned"' in text
+    for seed in (0, 1):
+        tuned = next((out / "runs" / "lr-high-finetuned").glob(f"{seed}-*"))
+        described = json.loads((tuned / "config.json").read_text())
+        source = next((out / "runs" / "lr-high").glob(f"{seed}-*"))  # the same seed's run of lr-high
+        assert described["finetuned_from"]["run_hash"] == json.loads((source / "config.json").read_text())["run_hash"]
+        assert described["total_iterations"] == 6 and described["config"]["optim"]["lr"] == 0.0005
+        steps = lambda d: next(iter(torch.load(d / CHECKPOINT, weights_only=True)["opt_g"]["state"].values()))["step"]  # noqa: E731
+        assert steps(tuned) == steps(source) + 6  # it continued the source's Adam, not a fresh one
+    report = (out / "report" / "report.md").read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| lr-high-finetuned:"))
+    assert "continues lr-high, seed by seed; compared with it" in row and "(lr-high)" in row
+    assert run_study(out, live=False).nothing_to_do  # its runs are found again by their identity
+    capsys.readouterr()
+    assert main(["finetune", str(out), "nope", "--set", "optim.lr=0.001"]) == 2
+    assert "no case 'nope'" in capsys.readouterr().err
+    assert main(["finetune", str(out), "lr-high"]) == 2
+    assert "give the new settings" in capsys.readouterr().err

@@ -95,6 +95,7 @@ class Comparison:
     eq_high: float = math.nan
     seeds_wanted: int = 0  # seeds per arm it should have before the next analysis
     last_look: int = -1  # the last analysis it took part in (index into the design's looks)
+    against: str = "baseline"  # what it is compared with: the baseline, or the case a fine-tune continues
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

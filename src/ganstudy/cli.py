@@ -105,10 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("n", type=int, help="how many seeds to add")
     p.set_defaults(func=cmd_add_seeds)
 
-    p = sub.add_parser("finetune", help="a new run that starts from a run's checkpoint, with new settings")
-    p.add_argument("run_dir", help="run folder to start from")
+    p = sub.add_parser("finetune", help="fine-tune a run from its checkpoint (RUN_DIR --out DIR), or every seed of a "
+                       "study's case as a new case of the study (STUDY_DIR CASE)")
+    p.add_argument("run_dir", metavar="RUN_DIR|STUDY_DIR", help="run folder to start from, or a study folder")
+    p.add_argument("case", nargs="?", help="with a study folder: the case whose runs to fine-tune")
     p.add_argument("--iterations", type=int, metavar="N", help="iterations of the fine-tune")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder of the new run")
+    p.add_argument("--out", metavar="DIR", help="folder of the new run (a single run's fine-tune)")
+    p.add_argument("--id", dest="case_id", metavar="ID", help="id of the new case (default CASE-finetuned)")
     _add_training_options(p, "new settings, e.g. --set optim.lr=0.0001")
     p.set_defaults(func=cmd_finetune)
 

@@ -95,17 +95,37 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
+    from .checkpoints import CHECKPOINT, load
     from .lineage import finetune_config
     from .train import Trainer
 
-    from .checkpoints import CHECKPOINT, load
-
+    if args.case:  # every seed of a study's case, as a new case of the study
+        return _finetune_case(args)
+    if not args.out:
+        raise GanstudyError("finetune RUN_DIR: give --out DIR, the new run's folder (or STUDY_DIR CASE to fine-tune "
+                            "every seed of a study's case).")
     cfg = finetune_config(args.run_dir, args.set or [], args.iterations)
     load(Path(args.run_dir) / CHECKPOINT)  # a damaged source fails before anything is written
     _check_out(Path(args.out))
     trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device, init_from=args.run_dir,
                       progress=_progress_bar(sys.stderr.isatty() and not args.quiet), log=_log)
     return _train_and_report(trainer, args.resume)
+
+
+def _finetune_case(args: argparse.Namespace) -> int:
+    from .cli_study import _report
+    from .lineage import add_finetune_case
+    from .runner import run_study
+
+    if args.out:
+        raise GanstudyError("finetune STUDY_DIR CASE: the new runs go into the study folder; leave out --out.")
+    new_id = add_finetune_case(args.run_dir, args.case, args.set or [], args.iterations, args.case_id)
+    print(f"added case '{new_id}' to {args.run_dir}: every seed of '{args.case}' fine-tuned, compared with it",
+          file=sys.stderr)
+    summary = run_study(args.run_dir, workers="auto", data_root=args.data_root, device=args.device,
+                        live=False if args.quiet else None)
+    _report(summary.out, args.data_root)
+    return 130 if summary.interrupted else (1 if summary.counts.get("failed") else 0)
 
 
 def _print_metrics(title: str, scored: dict) -> None:

@@ -329,6 +329,11 @@ class RunConfig(_Section):
         return _digest(self.training_keys())
 
 
+def finetuned_hash(own: str, source: str) -> str:
+    """A fine-tune's run hash: its config's run hash and the hash of the run it starts from."""
+    return hashlib.sha256(f"{own}:{source}".encode()).hexdigest()[:16]
+
+
 def _digest(keys: Mapping[str, Any]) -> str:
     payload = json.dumps({"schema": HASH_SCHEMA, "keys": keys}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -1,8 +1,10 @@
-"""What comes after a study: fine-tune a chosen run, promote a case to the next baseline.
+"""What comes after a study: fine-tune a chosen run (or every seed of a case, as a new case
+of the study), promote a case to the next baseline.
 
 ``finetune`` is the second write-up's "select the best model and fine-tune it": a new run
 that starts from another run's last checkpoint (weights and optimizer moments) with new
-settings. ``promote`` is the first write-up's "second version": the next study file, with
+settings. ``add_finetune_case`` does it for every seed of a case: a new case of the same
+study whose runs continue the case's, compared in the report with that case. ``promote`` is the first write-up's "second version": the next study file, with
 one case folded into the baseline and a case that goes back, to check the promotion.
 """
 
@@ -96,3 +98,42 @@ def _slug(name: str) -> str:
 def _next_name(name: str) -> str:
     match = re.fullmatch(r"(.*)-v(\d+)", name)
     return f"{match.group(1)}-v{int(match.group(2)) + 1}" if match else f"{name}-v2"
+
+
+def add_finetune_case(study_dir: str | Path, case: str, overrides: list[str], iterations: int | None,
+                      new_id: str | None = None) -> str:
+    """Add to the study in ``study_dir`` a case that fine-tunes every seed of ``case`` with the
+    new settings (``ganstudy run`` then trains it); the study file is edited in place. Returns its id."""
+    import tomlkit
+
+    from .runner import STUDY_FILE, study_folder
+
+    path = study_folder(study_dir) / STUDY_FILE
+    study = load_study(path)
+    study.case(case)  # an unknown case is an error naming the cases there are
+    changes = dict(parse_overrides(overrides, "--set").keys)
+    if iterations is not None:
+        changes.update({"train.iterations": iterations, "train.epochs": 0})
+    if not changes:
+        raise GanstudyError("finetune: give the new settings (--set KEY=VALUE) and/or --iterations N.")
+    taken = {p.id for p in study.cases}
+    new_id = new_id or next(f"{case}-finetuned" + (f"-{i}" if i else "") for i in range(100)
+                            if f"{case}-finetuned" + (f"-{i}" if i else "") not in taken)
+    if new_id in taken:
+        raise GanstudyError(f"finetune: the study already has a case {new_id!r}; give another --id.")
+    text = path.read_text(encoding="utf-8")
+    doc = tomlkit.parse(text)
+    entry = tomlkit.table()
+    entry.update({"id": new_id, "title": f"{case}, fine-tuned: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
+                  "finetune_from": case})
+    settings = tomlkit.inline_table()
+    settings.update(changes)
+    entry["set"] = settings
+    doc.setdefault("cases", tomlkit.aot()).append(entry)
+    write_text(path, tomlkit.dumps(doc))
+    try:
+        load_study(path)
+    except GanstudyError:
+        write_text(path, text)  # what we wrote must load; if not, the study is left as it was
+        raise
+    return new_id

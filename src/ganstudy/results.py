@@ -61,7 +61,8 @@ def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
     for plan in study.cases:
         for seed in study.seeds:
             cfg = with_seed(plan.config, seed)
-            rec = store.get(cfg.run_hash())
+            run_hash = study.run_hash(plan.id, seed)  # a fine-tune's includes the run it continues
+            rec = store.get(run_hash)
             status, metrics, final, wall, run_dir, described, gave_up = "pending", {}, {}, None, None, {}, False
             if rec is not None:
                 run_dir = store.run_dir(rec)
@@ -71,6 +72,6 @@ def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
                 if result is None or described is None:
                     status, result, described = DAMAGED, result or {}, described or {}
                 metrics, final, wall = result.get("metrics") or {}, result.get("final") or {}, result.get("wall_seconds")
-            row = RunRow(plan.id, seed, status, metrics, final, cfg.run_hash(), gave_up)
+            row = RunRow(plan.id, seed, status, metrics, final, run_hash, gave_up)
             runs.append(RunInfo(row, run_dir, cfg.flat(), wall, described))
     return runs

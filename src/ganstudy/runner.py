@@ -125,17 +125,20 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
         classes = n_classes(study) if design.adaptive_ else 10
         ran: set[str] = set()
         gave_up: dict[str, str] = {}
-        for round_no in range(1, len(design.looks) + 1):
+        round_no = 0
+        while True:  # a round (adaptive seeds), or fine-tunes whose source runs have just ended
             need = seeds_needed(study, [r.row for r in study_table(study, store)], classes) \
-                if design.adaptive_ else None
+                if design.adaptive_ or any(p.finetune_from for p in study.cases) else None
             specs = study.runs(need)
             if retry_failed:
                 _retry_failed(store, specs)
-            tasks, labels = _tasks(store, study, specs, out_dir, data_root, device, max_attempts, gave_up)
-            if tasks and round_no == 1:
+            waiting: list[str] = []
+            tasks, labels = _tasks(store, study, specs, out_dir, data_root, device, max_attempts, gave_up, waiting)
+            if tasks and round_no == 0:
                 preflight.check([s for s in specs if s.run_hash in labels], out_dir, data_root)
+            round_no += 1
             summary.runs = len(specs)
-            summary.skipped = sum(1 for spec in specs if spec.run_hash not in ran | set(labels) | set(gave_up))
+            summary.skipped = sum(1 for spec in specs if spec.run_hash not in ran | set(labels) | set(gave_up) | set(waiting))
             if not tasks:
                 break
             if workers == "auto":
@@ -148,7 +151,7 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
             _dispatch(store, tasks, labels, summary, executor, {"workers": workers, **(executor_options or {})}, live,
                       title)
             ran.update(t.run_hash for t in tasks)
-            if summary.interrupted or summary.counts.get(FAILED) or not design.adaptive_:
+            if summary.interrupted or summary.counts.get(FAILED) or summary.busy or (not design.adaptive_ and not waiting):
                 break
         summary.gave_up = list(gave_up.values())
     return summary
@@ -165,8 +168,9 @@ def _retry_failed(store: StudyStore, specs: list) -> None:
 
 
 def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_root: str | Path | None, device: str,
-           max_attempts: int, gave_up: dict[str, str]) -> tuple[list[RunTask], dict[str, str]]:
-    """The runs of ``specs`` that have not ended (or must be scored again), as tasks."""
+           max_attempts: int, gave_up: dict[str, str], waiting: list[str]) -> tuple[list[RunTask], dict[str, str]]:
+    """The runs of ``specs`` that have not ended (or must be scored again), as tasks; a
+    fine-tune whose source run has not completed yet goes to ``waiting`` instead."""
     tasks: list[RunTask] = []
     labels: dict[str, str] = {}
     for spec in specs:
@@ -182,13 +186,18 @@ def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_roo
         if rec.status == FAILED and rec.attempts >= max_attempts:
             gave_up[spec.run_hash] = f"{rec.path}: {rec.error}"
             continue
+        source = store.get(spec.init_from) if spec.init_from else None
+        if spec.init_from and (source is None or store.inspect(source) != "complete"):
+            waiting.append(spec.run_hash)  # it starts from a run that has not completed (yet)
+            continue
         rec.status = state if rec.status != FAILED else FAILED
         store.record(rec)
         labels[spec.run_hash] = _label(spec.case, spec.seed)
         t = spec.config.train
         tasks.append(RunTask(spec.run_hash, spec.case, spec.seed, spec.config.model_dump(mode="json"),
                              str((out_dir / rec.path).resolve()), str(data_root) if data_root else None, device,
-                             total_iterations=t.iterations or t.epochs))
+                             total_iterations=t.iterations or t.epochs,
+                             init_from=str((out_dir / source.path).resolve()) if source else None))
     return tasks, labels
 
 
@@ -238,7 +247,8 @@ def group_seeds(tasks: list[RunTask], workers: int = 1) -> list[RunTask]:
     groups: dict[str, list[RunTask]] = {}
     for task in tasks:
         cfg = RunConfig.model_validate(task.config)
-        key = group_key(cfg) if batching_pays(cfg, task.device) else f"alone:{task.run_hash}"
+        alone = task.init_from or not batching_pays(cfg, task.device)  # a fine-tune starts from its own checkpoint
+        key = f"alone:{task.run_hash}" if alone else group_key(cfg)
         groups.setdefault(key, []).append(task)
     parts = list(groups.values())
     while len(parts) < workers and max(len(p) for p in parts) > 1:

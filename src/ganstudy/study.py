@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .config import PRESENTATION_KEYS, Layer, RunConfig, build_config, flatten, load_toml
+from .config import PRESENTATION_KEYS, Layer, RunConfig, build_config, finetuned_hash, flatten, load_toml
 from .errors import ConfigError
 from .stats.procedure import Design, schedule
 
@@ -122,6 +122,8 @@ class Case(BaseModel):
     expect: Expectation = "unsure"
     rationale: str = ""
     base: str | None = None
+    finetune_from: str | None = Field(
+        None, description="a case (or baseline) whose runs this one continues, seed by seed, from their checkpoints")
     changes: dict[str, Any] = Field(default_factory=dict, alias="set")
 
     @field_validator("id")
@@ -163,6 +165,7 @@ class CasePlan:
     changes: list[tuple[str, Any, Any]]  # (key, baseline value, case value) for the keys this case sets
     derived: int  # further keys that changed as a consequence (an architecture's preset)
     same_as: str | None = None  # id of an earlier case (or "baseline") that trains identically
+    finetune_from: str | None = None  # the case whose runs this one continues (compared with it, not the baseline)
 
     @property
     def config_hash(self) -> str:
@@ -180,6 +183,7 @@ class RunSpec:
     config: RunConfig
     run_hash: str
     shared_with: list[str] = field(default_factory=list)  # other cases that use this very run
+    init_from: str | None = None  # a fine-tune: the run hash whose checkpoint it starts from
 
 
 @dataclass
@@ -206,12 +210,22 @@ class Study:
         for plan in self.cases:
             for seed in self.seeds[: (seeds or {}).get(plan.id, len(self.seeds))]:
                 cfg = with_seed(plan.config, seed)
-                h = cfg.run_hash()
+                h = self.run_hash(plan.id, seed)
+                source = self.run_hash(plan.finetune_from, seed) if plan.finetune_from else None
                 if h in by_hash:
                     by_hash[h].shared_with.append(plan.id)
                 else:
-                    by_hash[h] = RunSpec(plan.id, seed, cfg, h)
+                    by_hash[h] = RunSpec(plan.id, seed, cfg, h, init_from=source)
         return list(by_hash.values())
+
+    def run_hash(self, case_id: str, seed: int) -> str:
+        """The identity of case x seed's run: its config's hash, and for a fine-tune also the
+        identity of the run it starts from (as the Trainer computes it)."""
+        plan = self.case(case_id)
+        own = with_seed(plan.config, seed).run_hash()
+        if plan.finetune_from is None:
+            return own
+        return finetuned_hash(own, self.run_hash(plan.finetune_from, seed))
 
 
 def with_seed(cfg: RunConfig, seed: int) -> RunConfig:
@@ -224,10 +238,12 @@ def _layers_for(case: Case, by_id: dict[str, Case], path: Path, chain: tuple[str
     if case.id in chain:
         raise ConfigError(f"{path}: case {case.id!r} is its own base ({' -> '.join((*chain, case.id))}).")
     layers: list[Layer] = []
-    if case.base is not None:
-        if case.base not in by_id:
-            raise ConfigError(f"{path}: case {case.id!r} has base {case.base!r}, which is not a case of this study.")
-        layers += _layers_for(by_id[case.base], by_id, path, (*chain, case.id))
+    for key, other in (("finetune_from", case.finetune_from), ("base", case.base)):
+        if other is not None and other != "baseline" and other not in by_id:
+            raise ConfigError(f"{path}: case {case.id!r} has {key} {other!r}, which is not a case of this study.")
+    base = case.base if case.base is not None else case.finetune_from  # a fine-tune keeps its source's settings
+    if base is not None and base != "baseline":
+        layers += _layers_for(by_id[base], by_id, path, (*chain, case.id))
     layers.append(Layer(f"{path} [case {case.id}]", flatten(case.changes)))
     return layers
 
@@ -268,7 +284,8 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
         declared = {k for layer in layers for k in layer.keys}
         changes = [(k, base_flat.get(k), flat.get(k)) for k in sorted(declared) if base_flat.get(k) != flat.get(k)]
         derived = sum(1 for k in flat if k not in declared and base_flat.get(k) != flat.get(k))
-        plans.append(CasePlan(case.id, case.title or case.id, case.expect, case.rationale, cfg, changes, derived))
+        plans.append(CasePlan(case.id, case.title or case.id, case.expect, case.rationale, cfg, changes, derived,
+                              finetune_from=case.finetune_from))
     for plan in plans[1:]:  # one scoring protocol per study, or the numbers are not comparable
         if plan.config.eval != baseline_cfg.eval:
             keys = [k for k, _, _ in plan.changes if k.startswith("eval.")]
@@ -280,6 +297,8 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
         raise ConfigError(f"{path}: [study] metric '{parsed.study.metric}' is not among eval.metrics.")
     seen: dict[str, str] = {}
     for plan in plans:
+        if plan.finetune_from:  # its runs start elsewhere: never the same as a case trained from scratch
+            continue
         h = plan.config_hash
         if h in seen:
             plan.same_as = seen[h]
@@ -292,7 +311,7 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
     if loc and loc[0] == "study":
         return ", ".join(StudyMeta.model_fields)
     if loc and loc[0] == "cases":
-        return "id, title, expect, rationale, base, set"
+        return "id, title, expect, rationale, base, finetune_from, set"
     return "study, baseline, cases"
 
 

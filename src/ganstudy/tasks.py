@@ -36,6 +36,7 @@ class RunTask:
     device: str = "auto"
     threads: int | None = None  # torch threads for this run (None: leave torch's default)
     total_iterations: int | None = None  # for progress estimates before the run starts
+    init_from: str | None = None  # a fine-tune: the run folder whose checkpoint it starts from
     members: list[RunTask] = field(default_factory=list)  # a seed group: these runs, trained together
 
     @property
@@ -134,14 +135,15 @@ def execute(task: RunTask, progress: ProgressFn | None = None) -> TaskOutcome:
         with run_lock(run_dir):
             _clean_temporaries(run_dir)
             try:
-                result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device,
-                                 progress=callback).run(resume=True)
+                result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback,
+                                 init_from=task.init_from).run(resume=True)
             except CorruptRun:
                 # A damaged or foreign checkpoint cannot be continued: redo the run from scratch.
                 for item in run_dir.iterdir():
                     if item.name != RUN_LOCK:
                         shutil.rmtree(item) if item.is_dir() else item.unlink()
-                result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback).run()
+                result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback,
+                                 init_from=task.init_from).run()
         return TaskOutcome(task.run_hash, result.status, result.to_json(), started=started, ended=time.time())
     except RunBusy as exc:  # another process trains it (a study left running elsewhere): not a failure
         return TaskOutcome(task.run_hash, BUSY, error=str(exc), started=started, ended=time.time())

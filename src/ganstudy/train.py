@@ -29,7 +29,7 @@ from . import __version__, faults
 from .atomic import atomic_write, read_jsonl, write_json, write_text
 from .checkpoints import CHECKPOINT, PENDING, drop_pending, promote
 from .checkpoints import load as load_checkpoint
-from .config import RunConfig
+from .config import RunConfig, finetuned_hash
 from .data import load_training_data, scale, unscale
 from .errors import GanstudyError
 from .images import save_grid
@@ -188,7 +188,7 @@ class Trainer:
             if not source.is_file():
                 raise GanstudyError(f"{self.init_from}: no checkpoint to fine-tune from ({source} is missing).")
             self.source_hash = json.loads((self.init_from / "config.json").read_text())["run_hash"]
-            self.run_hash = hashlib.sha256(f"{self.run_hash}:{self.source_hash}".encode()).hexdigest()[:16]
+            self.run_hash = finetuned_hash(self.run_hash, self.source_hash)
         self._stop_requested = False
         self.seed_batched_with: list[str] | None = None
 

@@ -80,7 +80,7 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
         summary += f" ({pending} of {len({r.row.run_hash for r in runs})} runs have not ended yet: run `ganstudy run {out}`.)"
     warnings = []
     for c in primary:
-        if c.verdict == "no effect" and loss_moved(rows, c.case):
+        if c.verdict == "no effect" and loss_moved(rows, c.case, baseline=c.against):
             warnings.append(f"{c.case}: its final D/G losses moved, but its {study.meta.metric} is credibly unchanged "
                             "(no effect). Losses are not quality.")
     if any(_evaluator_of(r).startswith("unlabelled-") for r in runs):

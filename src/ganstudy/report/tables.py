@@ -49,8 +49,11 @@ def main_rows(res: StudyResults, user: Callable[[str], str] = str) -> list[list[
     for plan in res.study.cases[1:]:
         c = res.verdict(plan.id)
         finals = [r.row.final for r in res.case_runs(plan.id)]
+        reference = plan.finetune_from or "baseline"  # a fine-tune is compared with the runs it continues
+        lineage = f" (continues {reference}, seed by seed; compared with it)" if plan.finetune_from else ""
         rows.append([
-            f"{plan.id}: {user(plan.title)}", plan.expect, case_cell(res, "baseline", m), case_cell(res, plan.id, m),
+            f"{plan.id}: {user(plan.title)}{lineage}", plan.expect, case_cell(res, reference, m) +
+            ("" if reference == "baseline" else f" ({reference})"), case_cell(res, plan.id, m),
             diff_ci(c.diff, c.ci_low, c.ci_high) if c and c.seeds else "-", seeds_cell(c),
             losses(finals), verdict_cell(c), res.expectation(plan.id),
         ])
