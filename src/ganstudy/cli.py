@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", nargs="?", help="TOML file with [data], [model], [loss], [optim], [train], [eval] sections")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
     _add_training_options(p, "override a key, e.g. --set optim.lr=0.001")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="a module that registers your models, losses, data sets or metrics (repeatable; a study "
+                        "names them in [study] imports)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("run", help="run a study: every case x seed not yet done; resumes what was interrupted")

@@ -87,6 +87,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .config import load_config
     from .train import Trainer
 
+    if args.imports:
+        from .plugins import load
+
+        load(args.imports, [Path.cwd()], source="--import")
     cfg = load_config(args.config, args.set or [])
     _check_out(Path(args.out))  # an impossible --out fails now, not after loading data
     trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device,

@@ -80,7 +80,7 @@ class _HingeLoss(GanLoss):
         return -out
 
 
-LOSSES: Registry[GanLoss] = Registry("loss")
+LOSSES: Registry[GanLoss] = Registry("loss", group="ganstudy.losses")
 get, names = LOSSES.get, LOSSES.names
 
 

@@ -171,8 +171,11 @@ def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_roo
            max_attempts: int, gave_up: dict[str, str], waiting: list[str]) -> tuple[list[RunTask], dict[str, str]]:
     """The runs of ``specs`` that have not ended (or must be scored again), as tasks; a
     fine-tune whose source run has not completed yet goes to ``waiting`` instead."""
+    from .plugins import paths
+
     tasks: list[RunTask] = []
     labels: dict[str, str] = {}
+    imports = list(study.meta.imports)
     for spec in specs:
         rec = store.get(spec.run_hash) or RunRecord(
             spec.run_hash, store.folder_for(spec.case, spec.seed, spec.run_hash), spec.case, spec.seed,
@@ -197,7 +200,8 @@ def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_roo
         tasks.append(RunTask(spec.run_hash, spec.case, spec.seed, spec.config.model_dump(mode="json"),
                              str((out_dir / rec.path).resolve()), str(data_root) if data_root else None, device,
                              total_iterations=t.iterations or t.epochs,
-                             init_from=str((out_dir / source.path).resolve()) if source else None))
+                             init_from=str((out_dir / source.path).resolve()) if source else None,
+                             imports=imports, plugin_paths=paths(imports)))
     return tasks, labels
 
 

@@ -55,6 +55,9 @@ class StudyMeta(BaseModel):
         "holm", description="across cases: holm (family-wise error) or fdr (Benjamini-Hochberg)")
     pairing: Literal["none", "seed"] = Field(
         "none", description="none (two samples; GAN seeds barely pair) or seed (declared: same seeds pair)")
+    imports: list[str] = Field(
+        default_factory=list, description="modules that register your models, losses, data sets or metrics "
+        "(imported in the driver and in every worker before a config is resolved)")
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -252,6 +255,7 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
     """Load, validate and resolve every case of a study file."""
     path = Path(path)
     raw = load_toml(path)
+    _load_plugins(raw, path)
     try:
         parsed = StudyFile.model_validate(raw)
     except ValidationError as exc:
@@ -305,6 +309,16 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
         else:
             seen[h] = plan.id
     return Study(path, parsed.study, plans, raw)
+
+
+def _load_plugins(raw: dict[str, Any], path: Path) -> None:
+    """``[study] imports`` first: the cases' configs may name what they register."""
+    from . import plugins
+
+    imports = raw.get("study", {}).get("imports", []) if isinstance(raw.get("study"), dict) else []
+    if not isinstance(imports, list):
+        raise ConfigError(f"{path}: [study] imports must be a list of module names, like [\"my_pkg.gan_parts\"].")
+    plugins.load(imports, [path.parent, Path.cwd()], source=f"{path}: [study] imports")
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> str:

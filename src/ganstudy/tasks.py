@@ -38,6 +38,8 @@ class RunTask:
     total_iterations: int | None = None  # for progress estimates before the run starts
     init_from: str | None = None  # a fine-tune: the run folder whose checkpoint it starts from
     members: list[RunTask] = field(default_factory=list)  # a seed group: these runs, trained together
+    imports: list[str] = field(default_factory=list)  # plugin modules the worker imports first (plugins.py)
+    plugin_paths: list[str] = field(default_factory=list)  # the folders they were found in
 
     @property
     def runs(self) -> list[RunTask]:
@@ -69,11 +71,19 @@ def seed_group(members: list[RunTask]) -> RunTask:
     """One task training ``members`` (same config but the seed) seed-batched."""
     first = members[0]
     return RunTask(f"seeds-{first.run_hash}", first.case_id, first.seed, first.config, first.run_dir, first.data_root,
-                   first.device, first.threads, first.total_iterations, members=list(members))
+                   first.device, first.threads, first.total_iterations, members=list(members),
+                   imports=first.imports, plugin_paths=first.plugin_paths)
 
 
 def run_task(task: RunTask, progress: ProgressFn | None = None) -> list[TaskOutcome]:
     """Run a task; one outcome per run it trains."""
+    if task.imports:  # a fresh worker has not seen the driver's plugins
+        from .plugins import activate
+
+        try:
+            activate(task.imports, task.plugin_paths)
+        except Exception as exc:  # noqa: BLE001 - every run of the task fails with the reason, the study goes on
+            return [TaskOutcome(run.run_hash, "failed", error=_failed(Path(run.run_dir), exc)) for run in task.runs]
     return execute_group(task, progress) if task.members else [execute(task, progress)]
 
 

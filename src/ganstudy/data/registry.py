@@ -56,7 +56,7 @@ def _load_builtin() -> None:
     from . import builtin  # noqa: F401
 
 
-DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin)
+DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin, group="ganstudy.datasets")
 get, names = DATASETS.get, DATASETS.names
 
 

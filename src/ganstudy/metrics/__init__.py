@@ -47,7 +47,7 @@ class MetricSpec:
     needs_classes: bool = False  # computed only by an evaluator that classifies (not for unlabelled data)
 
 
-METRICS: Registry[MetricSpec] = Registry("metric")
+METRICS: Registry[MetricSpec] = Registry("metric", group="ganstudy.metrics")
 get, names = METRICS.get, METRICS.names
 
 

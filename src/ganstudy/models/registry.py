@@ -30,7 +30,7 @@ class Arch:
         return len(getattr(cfg, key))
 
 
-ARCHS: Registry[Arch] = Registry("architecture", lambda: _register_builtin())
+ARCHS: Registry[Arch] = Registry("architecture", lambda: _register_builtin(), group="ganstudy.models")
 get, names = ARCHS.get, ARCHS.names
 
 
