@@ -141,7 +141,7 @@ def _table(rows: list[dict[str, str]], columns: Sequence[str], width: int) -> st
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .study import load_study, plan_rows
+    from .study import load_study, plan_rows, sweep_lines
 
     study = load_study(args.study)
     rows = plan_rows(study)
@@ -149,6 +149,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.meta.seeds_text()}, "
           f"primary metric {study.meta.metric}")
     print(_table(rows, ("case", "title", "changes", "runs"), width))
+    for line in sweep_lines(study):
+        print(line)
     runs = study.runs()
     total = len(study.cases) * len(study.seeds)
     most = "at most " if study.meta.adaptive else ""

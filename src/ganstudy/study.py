@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .config import PRESENTATION_KEYS, Layer, RunConfig, build_config, finetuned_hash, flatten, load_toml
 from .errors import ConfigError
 from .stats.procedure import Design, schedule
+from .sweeps import Sweep, SweepPoint, expand
 
 CASE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 RESERVED_IDS = {"baseline"}
@@ -128,6 +129,7 @@ class Case(BaseModel):
     finetune_from: str | None = Field(
         None, description="a case (or baseline) whose runs this one continues, seed by seed, from their checkpoints")
     changes: dict[str, Any] = Field(default_factory=dict, alias="set")
+    _point: SweepPoint | None = PrivateAttr(default=None)  # a case a sweep made: where it sits in it
 
     @field_validator("id")
     @classmethod
@@ -147,15 +149,33 @@ class StudyFile(BaseModel):
     study: StudyMeta
     baseline: dict[str, Any] = Field(default_factory=dict)
     cases: list[Case] = Field(default_factory=list)
+    sweeps: list[Sweep] = Field(default_factory=list)
+    _all: list[Case] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> StudyFile:
+        self._all = list(self.cases)
+        for sweep in self.sweeps:
+            for table in expand(sweep):
+                point = table.pop("point")
+                try:
+                    case = Case.model_validate(table)
+                except ValidationError as exc:
+                    raise ValueError(f"[[sweeps]] {sweep.id}: its case {table['id']!r}: "
+                                     + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+                case._point = point
+                self._all.append(case)
         seen: set[str] = set()
-        for case in self.cases:
+        for case in self._all:
             if case.id in seen:
-                raise ValueError(f"case id {case.id!r} appears twice")
+                made = " (a sweep makes it; give the sweep another id)" if case._point else ""
+                raise ValueError(f"case id {case.id!r} appears twice{made}")
             seen.add(case.id)
         return self
+
+    def all_cases(self) -> list[Case]:
+        """The cases, then every sweep's cases."""
+        return self._all
 
 
 @dataclass
@@ -169,6 +189,7 @@ class CasePlan:
     derived: int  # further keys that changed as a consequence (an architecture's preset)
     same_as: str | None = None  # id of an earlier case (or "baseline") that trains identically
     finetune_from: str | None = None  # the case whose runs this one continues (compared with it, not the baseline)
+    point: SweepPoint | None = None  # a sweep's case: its sweep, keys and values
 
     @property
     def config_hash(self) -> str:
@@ -263,10 +284,10 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
         for err in exc.errors():
             loc = err["loc"]
             where = ".".join(str(p) for p in loc)
-            if loc and loc[0] == "cases" and len(loc) > 1 and isinstance(loc[1], int):
-                cases = raw.get("cases", [])
-                cid = cases[loc[1]].get("id", f"#{loc[1] + 1}") if loc[1] < len(cases) and isinstance(cases[loc[1]], dict) else f"#{loc[1] + 1}"
-                where = f"[[cases]] {cid}" + (f": {'.'.join(str(p) for p in loc[2:])}" if len(loc) > 2 else "")
+            if loc and loc[0] in ("cases", "sweeps") and len(loc) > 1 and isinstance(loc[1], int):
+                tables = raw.get(loc[0], [])
+                cid = tables[loc[1]].get("id", f"#{loc[1] + 1}") if loc[1] < len(tables) and isinstance(tables[loc[1]], dict) else f"#{loc[1] + 1}"
+                where = f"[[{loc[0]}]] {cid}" + (f": {'.'.join(str(p) for p in loc[2:])}" if len(loc) > 2 else "")
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key; allowed here: " + _allowed_keys(loc)
@@ -274,14 +295,15 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
         raise ConfigError(f"{path}: invalid study file. " + " ".join(dict.fromkeys(lines))) from None
     extra_layers = extra_layers or []
     base_layer = Layer(f"{path} [baseline]", flatten(parsed.baseline))
-    for layer in [base_layer] + [Layer(f"{path} [case {c.id}]", flatten(c.changes)) for c in parsed.cases]:
+    cases = parsed.all_cases()
+    for layer in [base_layer] + [Layer(f"{path} [case {c.id}]", flatten(c.changes)) for c in cases]:
         if "train.seed" in layer.keys:
             raise ConfigError(f"{layer.source}: train.seed is set by [study] seeds; remove it here.")
     baseline_cfg = build_config([base_layer, *extra_layers])
     base_flat = baseline_cfg.flat()
     plans = [CasePlan("baseline", "Baseline", "", parsed.study.description, baseline_cfg, [], 0)]
-    by_id = {c.id: c for c in parsed.cases}
-    for case in parsed.cases:
+    by_id = {c.id: c for c in cases}
+    for case in cases:
         layers = _layers_for(case, by_id, path)
         cfg = build_config([base_layer, *layers, *extra_layers])
         flat = cfg.flat()
@@ -289,7 +311,7 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
         changes = [(k, base_flat.get(k), flat.get(k)) for k in sorted(declared) if base_flat.get(k) != flat.get(k)]
         derived = sum(1 for k in flat if k not in declared and base_flat.get(k) != flat.get(k))
         plans.append(CasePlan(case.id, case.title or case.id, case.expect, case.rationale, cfg, changes, derived,
-                              finetune_from=case.finetune_from))
+                              finetune_from=case.finetune_from, point=case._point))
     for plan in plans[1:]:  # one scoring protocol per study, or the numbers are not comparable
         if plan.config.eval != baseline_cfg.eval:
             keys = [k for k, _, _ in plan.changes if k.startswith("eval.")]
@@ -326,7 +348,9 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
         return ", ".join(StudyMeta.model_fields)
     if loc and loc[0] == "cases":
         return "id, title, expect, rationale, base, finetune_from, set"
-    return "study, baseline, cases"
+    if loc and loc[0] == "sweeps":
+        return "id, title, expect, rationale, base, values, set"
+    return "study, baseline, cases, sweeps"
 
 
 def _short(value: Any) -> str:
@@ -358,3 +382,19 @@ def plan_rows(study: Study) -> list[dict[str, str]]:
             runs = "0"
         rows.append({"case": plan.id, "title": plan.title, "changes": changes, "runs": runs})
     return rows
+
+
+def sweep_lines(study: Study) -> list[str]:
+    """What each sweep expanded to (``ganstudy plan``)."""
+    sweeps: dict[str, list[CasePlan]] = {}
+    for plan in study.cases:
+        if plan.point is not None:
+            sweeps.setdefault(plan.point.sweep, []).append(plan)
+    lines = []
+    for sweep, plans in sweeps.items():
+        keys = plans[0].point.keys  # type: ignore[union-attr]
+        grid = " x ".join(f"{k} in [{', '.join(dict.fromkeys(_short(p.point.values[i]) for p in plans))}]"  # type: ignore[union-attr]
+                          for i, k in enumerate(keys))
+        lines.append(f"sweep {sweep}: {grid} -> {len(plans)} cases ({', '.join(p.id for p in plans)}), "
+                     "each judged against the baseline in the same family as every case")
+    return lines

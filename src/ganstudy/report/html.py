@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 
 from ..metrics import get as get_metric
-from . import figures
+from . import dose, figures
 from .collect import StudyResults
 from .tables import (RUN_HEADER, failure_header, failure_rows, main_header, main_rows, metric_header, metric_rows,
                      run_rows)
@@ -118,6 +118,11 @@ def render(res: StudyResults) -> str:
         parts.append(f"<p>{escape(pairing_text(res))}</p>")
     if any(m in r.row.metrics for r in res.runs):
         parts.append(f"<h2>{escape(m)} of every seed</h2>" + _img(figures.strip(res), f"{m} per seed", "plot"))
+    for sweep in dose.sweeps(res):
+        header, rows = dose.table(res, sweep)
+        parts.append(f"<h2>Sweep {escape(sweep)}: {escape(m)} against the value</h2>"
+                     + _img(dose.figure(res, sweep), f"dose-response of sweep {sweep}", "plot")
+                     + _table(header, rows, verdict_col=len(header) - 1))
     parts.append("<h2>Cases</h2>")
     for plan in s.cases[1:]:
         c = res.verdict(plan.id)

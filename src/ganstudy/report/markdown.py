@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..metrics import get as get_metric
+from . import dose
 from .collect import StudyResults
 from .format import value_repr
 from .tables import (failure_header, failure_rows, main_header, main_rows, metric_header, metric_rows, RUN_HEADER,
@@ -54,6 +55,11 @@ def render(res: StudyResults) -> str:
     if pairing_text(res):
         out += ["", pairing_text(res)]
     out.append("")
+    for sweep in dose.sweeps(res):
+        out += [f"## Sweep {escape(sweep)}: {escape(res.primary)} against the value", ""]
+        header, rows = dose.table(res, sweep)
+        out += _table([escape(h) for h in header], [[escape(c) for c in row] for row in rows])
+        out += ["", "report.html draws it (dose-response, with each point's interval).", ""]
     out += ["## Every metric", ""]
     for metric in res.metric_names:
         spec = get_metric(metric)

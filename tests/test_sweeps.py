@@ -1,0 +1,137 @@
+"""Sweeps: a key's values (or a grid of two keys) become full cases of the study, judged in
+one Holm family with every other case, shown by ``plan`` and drawn as a dose-response."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from ganstudy.cli import main
+from ganstudy.errors import ConfigError
+from ganstudy.study import load_study
+from ganstudy.sweeps import label
+
+HEAD = """
+[study]
+name = "swept"
+seeds = 2
+
+[baseline]
+data.dataset = "mnist-mini"
+data.split = "test"
+data.limit = 256
+data.holdout = 200
+eval.samples = 200
+eval.curve_points = 0
+model.g_widths = [32, 64]
+model.d_widths = [64, 32]
+model.latent_dim = 16
+train.iterations = 10
+train.batch_size = 16
+train.log_every = 5
+train.sample_every = 50
+
+[[cases]]
+id = "no-bn"
+set = { "model.g_batchnorm" = false }
+"""
+
+
+def _write(tmp_path, sweeps: str):
+    path = tmp_path / "swept.toml"
+    path.write_text(HEAD + sweeps)
+    return path
+
+
+def test_a_sweep_expands_to_cases_with_ids_titles_and_grids(tmp_path):
+    study = load_study(_write(tmp_path, """
+[[sweeps]]
+id = "lr"
+title = "Learning rate"
+expect = "worsen"
+values = { "optim.lr" = [1e-4, 0.0002, 2e-5] }
+
+[[sweeps]]
+id = "grid"
+values = { "optim.lr" = [1e-3, 1e-4], "model.g_activation" = ["relu", "leaky_relu"] }
+set = { "train.batch_size" = 8 }
+"""))
+    ids = [p.id for p in study.cases]
+    assert ids == ["baseline", "no-bn", "lr-0.0001", "lr-0.0002", "lr-2e-05", "grid-0.001-relu",
+                   "grid-0.001-leaky_relu", "grid-0.0001-relu", "grid-0.0001-leaky_relu"]
+    lr = study.case("lr-2e-05")
+    assert lr.title == "Learning rate: optim.lr = 2e-05" and lr.expect == "worsen"
+    assert lr.config.optim.lr == 2e-5 and lr.point.sweep == "lr" and lr.point.values == (2e-5,)
+    assert study.case("lr-0.0002").same_as == "baseline"  # the baseline's own value trains as the baseline
+    g = study.case("grid-0.0001-leaky_relu")
+    assert (g.config.optim.lr, g.config.model.g_activation, g.config.train.batch_size) == (1e-4, "leaky_relu", 8)
+    assert g.point.keys == ("optim.lr", "model.g_activation")
+    assert [label(v) for v in (True, 3, 0.5, "Leaky ReLU", [32, 64])] == ["true", "3", "0.5", "leaky-relu", "32_64"]
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ('values = { "optim.lr" = [1e-4], "optim.beta1" = [0.5], "train.batch_size" = [8] }', "a grid of two keys (not 3)"),
+    ('values = { "optim.lr" = [] }', "non-empty list"),
+    ('values = { "optim.lr" = 0.001 }', "non-empty list"),
+    ('values = { "optim.lr" = [1e-4, 1e-4] }', "appears twice"),
+    ('values = { "optim.learning_rate" = [1e-4] }', "optim.learning_rate"),
+    ('values = { "optim.lr" = [-1.0] }', "lr-1"),
+    ('values = { "optim.lr" = [1e-4] }\nsteps = 3', "allowed here: id, title, expect, rationale, base, values, set"),
+])
+def test_a_bad_sweep_names_the_sweep_and_what_is_allowed(tmp_path, sweep, message):
+    with pytest.raises(ConfigError) as err:
+        load_study(_write(tmp_path, f'\n[[sweeps]]\nid = "lr"\n{sweep}\n'))
+    assert message in str(err.value) and "swept.toml" in str(err.value)
+    assert "lr" in str(err.value)
+
+
+def test_a_sweep_whose_ids_collide_with_a_case_is_refused(tmp_path):
+    path = _write(tmp_path, '\n[[cases]]\nid = "lr-0.001"\n\n[[sweeps]]\nid = "lr"\nvalues = { "optim.lr" = [1e-3] }\n')
+    with pytest.raises(ConfigError, match="'lr-0.001' appears twice \\(a sweep makes it"):
+        load_study(path)
+
+
+def _holm(p: list[float]) -> list[float]:
+    order = sorted(range(len(p)), key=p.__getitem__)
+    out, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def test_a_swept_study_runs_with_one_family_a_plan_and_a_dose_response(tmp_path, capsys):
+    path = _write(tmp_path, """
+[[sweeps]]
+id = "lr"
+values = { "optim.lr" = [2e-5, 2e-3, 2e-2] }
+""")
+    assert main(["plan", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "sweep lr: optim.lr in [2e-05, 0.002, 0.02] -> 3 cases (lr-2e-05, lr-0.002, lr-0.02)" in out
+    folder = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(folder), "--quiet"]) == 0
+    rows = (folder / "report" / "results.csv").read_text().splitlines()
+    assert len(rows) == 1 + 5 * 2  # a header, then baseline and 4 cases x 2 seeds
+    from ganstudy.report.collect import collect
+
+    res = collect(folder, floor=False)
+    primary = res.comparisons[res.primary]
+    assert [c.case for c in primary] == ["no-bn", "lr-2e-05", "lr-0.002", "lr-0.02"]
+    # one family: every p is Holm-adjusted over the sweep's cases and the hand-written case together
+    assert [c.p_adjusted for c in primary] == pytest.approx(_holm([c.p_value for c in primary]))
+    md = (folder / "report" / "report.md").read_text()
+    assert "## Sweep lr: fid against the value" in md and "| 0.02 |" in md
+    html = (folder / "report" / "report.html").read_text()
+    assert "dose-response of sweep lr" in html
+    import base64
+    import io
+    import re
+
+    png = base64.b64decode(re.search(r'alt="dose-response of sweep lr" src="data:image/png;base64,([^"]+)"',
+                                     html).group(1))
+    meta = json.loads(Image.open(io.BytesIO(png)).info["ganstudy"])
+    assert meta["points"] == {"fid": 6, "intervals": 3}  # every seed of every value; an interval each
+    assert not meta["legend_overlaps_data"]
