@@ -25,6 +25,9 @@ torch.set_num_threads(1)  # small models: threads only add noise and contention 
 EXTRAS = {
     "ray": "the ray extra is not installed (pip install -e \".[ray]\")",
     "browser": "headless Chromium is not installed (apt-get install -y chromium)",
+    "tensorboard": "the tensorboard extra is not installed (pip install -e \".[tensorboard]\")",
+    "mlflow": "the mlflow extra is not installed (pip install -e \".[mlflow]\")",
+    "notebook": "the notebook extra is not installed (pip install -e \".[notebook]\")",
 }
 
 

@@ -26,7 +26,7 @@ def workers_arg(value: str) -> int | str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runner import run_study
+    from . import api
 
     options = {}
     if args.executor == "ray":
@@ -35,10 +35,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             options["shared_fs"] = args.shared_fs == "yes"
     elif args.address or args.gpus_per_run or args.cpus_per_run != 1 or args.shared_fs:
         raise GanstudyError("--address, --cpus-per-run, --gpus-per-run and --shared-fs are options of --executor ray.")
-    summary = run_study(args.study, args.out, seeds=args.seeds, max_seeds=args.max_seeds, workers=args.workers,
-                        executor=args.executor,
-                        executor_options=options, data_root=args.data_root, device=args.device, overrides=args.set,
-                        live=False if args.quiet else None, retry_failed=args.retry_failed)
+    summary = api.run(args.study, args.out, set=args.set, seeds=args.seeds, max_seeds=args.max_seeds,
+                      workers=args.workers, executor=args.executor, executor_options=options, data_root=args.data_root,
+                      device=args.device, live=False if args.quiet else None, retry_failed=args.retry_failed,
+                      report=False).summary
     where = summary.out
     ended_now = summary.counts.get("complete", 0) + summary.counts.get("diverged", 0)
     if summary.interrupted and not ended_now:  # nothing new to report: say so and stop, fast
@@ -65,34 +65,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _report(where: Path, data_root: str | None) -> None:
     """Write the study's report unless it is current, then say what it found and where it is."""
-    from .report import is_current, summary_of, write_report
+    from . import api
 
-    folder = Path(where) / "report"
-    if is_current(where):
-        print(summary_of(where))
-    else:
-        res, folder = write_report(where, data_root=data_root)
-        print(res.summary)
-    print(f"report: {folder / 'report.html'} (also report.md, results.csv)")
+    print(api.open(where, data_root).report())
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from . import api
 
-    res, folder = write_report(args.dir, data_root=args.data_root)
-    print(res.summary)
-    for warning in res.warnings:
+    folder = api.open(args.dir, args.data_root)
+    report = folder.report(rewrite=True)
+    print(report.summary)
+    for warning in report.warnings:
         print(f"warning: {warning}")
-    print(f"report: {folder / 'report.html'} (also report.md, results.csv)")
+    print(f"report: {report.folder / 'report.html'} (also report.md, results.csv)")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .runner import status_rows
+    from . import api
 
-    study, rows = status_rows(args.dir)
+    folder = api.open(args.dir)
+    rows = folder.status()
     width = shutil.get_terminal_size((120, 24)).columns
-    print(f"study {study.meta.name!r} in {args.dir}")
+    print(f"study {folder.study().meta.name!r} in {args.dir}")
     print(_table(rows, ("case", "seed", "run", "state", "progress", "wall", "final", "note"), width))
     states: dict[str, int] = {}
     for r in rows:
@@ -141,10 +137,11 @@ def _table(rows: list[dict[str, str]], columns: Sequence[str], width: int) -> st
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .study import load_study, plan_rows, sweep_lines
+    from . import api
+    from .study import sweep_lines
 
-    study = load_study(args.study)
-    rows = plan_rows(study)
+    study = api.load(args.study)
+    rows = api.plan(study)
     width = shutil.get_terminal_size((120, 24)).columns
     print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.meta.seeds_text()}, "
           f"primary metric {study.meta.metric}")

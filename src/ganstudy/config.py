@@ -41,6 +41,7 @@ PRESENTATION_KEYS = frozenset(
         "train.checkpoint_every",
         "train.d_loss_log_scale",
         "train.vectorize_seeds",
+        "train.loggers",
     }
 )
 #: Sections left out of the run hash as a whole: evaluation never changes training.
@@ -251,6 +252,19 @@ class TrainConfig(_Section):
         True, description="ganstudy run trains a case's seeds as one seed-batched model (each seed its own run; "
         "equal to separate runs up to float rounding)"
     )
+    loggers: list[str] = Field(
+        default_factory=list, description="also log losses, metrics and samples to: tensorboard, mlflow (optional "
+        "extras; presentation)")
+
+    @field_validator("loggers")
+    @classmethod
+    def _loggers(cls, value: list[str]) -> list[str]:
+        from .tracking import names
+
+        unknown = [v for v in value if v not in names()]
+        if unknown:
+            raise ValueError(f"unknown logger {unknown[0]!r}; allowed: {', '.join(names())}")
+        return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
     def _epochs_replace_iterations(self) -> TrainConfig:

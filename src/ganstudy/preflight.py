@@ -20,10 +20,23 @@ MIN_FREE_BYTES = 200 * 2**20
 
 def check(specs: list[RunSpec], out_dir: Path, data_root: str | Path | None) -> None:
     """Raise one GanstudyError listing every problem, or return."""
-    problems = _data_problems(specs, data_root) + _disk_problems(out_dir)
+    problems = _data_problems(specs, data_root) + _disk_problems(out_dir) + _logger_problems(specs)
     if problems:
         raise GanstudyError("the study cannot start: " + " ".join(dict.fromkeys(problems)) +
                             " Nothing was trained; fix this and run the same command again.")
+
+
+def _logger_problems(specs: list[RunSpec]) -> list[str]:
+    """A logger whose library is missing fails every run: say so once, before any trains."""
+    from .tracking import check
+
+    problems = []
+    for loggers in dict.fromkeys(tuple(s.config.train.loggers) for s in specs):
+        try:
+            check(list(loggers))
+        except GanstudyError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _data_problems(specs: list[RunSpec], data_root: str | Path | None) -> list[str]:

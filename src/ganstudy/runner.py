@@ -136,6 +136,7 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
             tasks, labels = _tasks(store, study, specs, out_dir, data_root, device, max_attempts, gave_up, waiting)
             if tasks and round_no == 0:
                 preflight.check([s for s in specs if s.run_hash in labels], out_dir, data_root)
+                _prepare_loggers(study, specs, out_dir)
             round_no += 1
             summary.runs = len(specs)
             summary.skipped = sum(1 for spec in specs if spec.run_hash not in ran | set(labels) | set(gave_up) | set(waiting))
@@ -201,8 +202,17 @@ def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_roo
                              str((out_dir / rec.path).resolve()), str(data_root) if data_root else None, device,
                              total_iterations=t.iterations or t.epochs,
                              init_from=str((out_dir / source.path).resolve()) if source else None,
-                             imports=imports, plugin_paths=paths(imports)))
+                             imports=imports, plugin_paths=paths(imports), study=study.meta.name,
+                             study_dir=str(out_dir.resolve())))
     return tasks, labels
+
+
+def _prepare_loggers(study: Study, specs: list, out_dir: Path) -> None:
+    from .tracking import prepare
+
+    loggers = list(dict.fromkeys(name for spec in specs for name in spec.config.train.loggers))
+    if loggers:
+        prepare(loggers, study.meta.name, out_dir.resolve())
 
 
 def _round_title(design: Design, need: dict[str, int] | None, round_no: int, shares_baseline: set[str]) -> str:

@@ -74,7 +74,8 @@ def batching_pays(cfg: RunConfig, device: str = "auto") -> bool:
 
 
 def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, data_root: str | Path | None = None,
-                     device: str = "auto", progress: Sequence[Progress | None] | None = None) -> list[RunResult]:
+                     device: str = "auto", progress: Sequence[Progress | None] | None = None,
+                     track: Sequence[dict | None] | None = None) -> list[RunResult]:
     """Train (or resume, or just collect) the runs ``cfgs[i]`` in ``dirs[i]``, seed-batched."""
     keys = {group_key(c) for c in cfgs}
     if len(keys) != 1:
@@ -83,7 +84,8 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
     resources = load_resources(cfgs[0], data_root)
 
     def trainer(i: int) -> Trainer:
-        return Trainer(cfgs[i], dirs[i], data_root=data_root, device=device, progress=progress[i], resources=resources)
+        return Trainer(cfgs[i], dirs[i], data_root=data_root, device=device, progress=progress[i], resources=resources,
+                       track=track[i] if track else None)
 
     reconcile(dirs)  # a kill between two members' checkpoints: back to the last iteration all hold
     results: list[RunResult | None] = [None] * len(cfgs)

@@ -216,6 +216,8 @@ class Study:
     meta: StudyMeta
     cases: list[CasePlan]  # baseline first
     raw: dict[str, Any]
+    source: Path | None = None  # what it was loaded from (a study file, or the folder a study ran in)
+    overrides: list[str] = field(default_factory=list)  # the --set strings applied to every case
 
     @property
     def seeds(self) -> list[int]:

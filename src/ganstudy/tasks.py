@@ -40,6 +40,12 @@ class RunTask:
     members: list[RunTask] = field(default_factory=list)  # a seed group: these runs, trained together
     imports: list[str] = field(default_factory=list)  # plugin modules the worker imports first (plugins.py)
     plugin_paths: list[str] = field(default_factory=list)  # the folders they were found in
+    study: str = ""  # the study's name and folder, for the loggers (train.loggers)
+    study_dir: str | None = None
+
+    @property
+    def track(self) -> dict[str, Any]:
+        return {"study": self.study or "ganstudy", "case": self.case_id, "study_dir": self.study_dir}
 
     @property
     def runs(self) -> list[RunTask]:
@@ -72,7 +78,8 @@ def seed_group(members: list[RunTask]) -> RunTask:
     first = members[0]
     return RunTask(f"seeds-{first.run_hash}", first.case_id, first.seed, first.config, first.run_dir, first.data_root,
                    first.device, first.threads, first.total_iterations, members=list(members),
-                   imports=first.imports, plugin_paths=first.plugin_paths)
+                   imports=first.imports, plugin_paths=first.plugin_paths, study=first.study,
+                   study_dir=first.study_dir)
 
 
 def run_task(task: RunTask, progress: ProgressFn | None = None) -> list[TaskOutcome]:
@@ -119,7 +126,8 @@ def execute_group(task: RunTask, progress: ProgressFn | None = None) -> list[Tas
                 locks.enter_context(run_lock(run.run_dir))
                 _clean_temporaries(Path(run.run_dir))
             results = train_seed_group([RunConfig.model_validate(r.config) for r in runs], [r.run_dir for r in runs],
-                                       data_root=task.data_root, device=task.device, progress=callbacks)
+                                       data_root=task.data_root, device=task.device, progress=callbacks,
+                                       track=[run.track for run in runs])
     except RunBusy as exc:
         return [TaskOutcome(run.run_hash, BUSY, error=str(exc), started=started, ended=time.time()) for run in runs]
     except Exception as exc:  # noqa: BLE001 - the group's failure is every member's outcome
@@ -146,14 +154,14 @@ def execute(task: RunTask, progress: ProgressFn | None = None) -> TaskOutcome:
             _clean_temporaries(run_dir)
             try:
                 result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback,
-                                 init_from=task.init_from).run(resume=True)
+                                 init_from=task.init_from, track=task.track).run(resume=True)
             except CorruptRun:
                 # A damaged or foreign checkpoint cannot be continued: redo the run from scratch.
                 for item in run_dir.iterdir():
                     if item.name != RUN_LOCK:
                         shutil.rmtree(item) if item.is_dir() else item.unlink()
                 result = Trainer(cfg, run_dir, data_root=task.data_root, device=task.device, progress=callback,
-                                 init_from=task.init_from).run()
+                                 init_from=task.init_from, track=task.track).run()
         return TaskOutcome(task.run_hash, result.status, result.to_json(), started=started, ended=time.time())
     except RunBusy as exc:  # another process trains it (a study left running elsewhere): not a failure
         return TaskOutcome(task.run_hash, BUSY, error=str(exc), started=started, ended=time.time())

@@ -33,6 +33,7 @@ from .config import RunConfig, finetuned_hash
 from .data import load_training_data, scale, unscale
 from .errors import GanstudyError
 from .images import save_grid
+from .tracking import RunInfo, Tracker
 from .losses import get as get_loss
 from .models import build, count_parameters, latent
 from .models.registry import get as get_arch
@@ -172,8 +173,12 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, out_dir: str | Path, *, data_root: str | Path | None = None,
                  device: str = "auto", progress: Progress | None = None, init_from: str | Path | None = None,
-                 resources: Resources | None = None, log: Callable[[str], None] | None = None) -> None:
+                 resources: Resources | None = None, log: Callable[[str], None] | None = None,
+                 track: dict[str, Any] | None = None) -> None:
         self.cfg = cfg
+        self.track = track or {}  # study, case and study folder, for the loggers (tracking/)
+        self._tracker: Tracker | None = None
+        self._track_start = 0
         self.log = log  # what the run is doing between training steps (``ganstudy train`` prints it)
         self.shared = resources  # data and scoring set-up loaded once by the caller (a seed group)
         self.dir = Path(out_dir)
@@ -347,7 +352,10 @@ class Trainer:
         with torch.no_grad():
             images = unscale(g(self.grid_noise), self.cfg.data.scale).cpu().numpy()
         g.train()
-        save_grid(images, self.dir / "samples" / f"iter_{iteration:06d}.png", self.cfg.eval.grid_size)
+        path = self.dir / "samples" / f"iter_{iteration:06d}.png"
+        save_grid(images, path, self.cfg.eval.grid_size)
+        if self.tracker is not None:
+            self.tracker.image(iteration + 1, "samples", path)
 
     def _trim_logs(self, done: int) -> None:
         """After a resume, drop log lines past the checkpoint: those iterations run again.
@@ -375,6 +383,8 @@ class Trainer:
                "protocol": scored["protocol"]["id"]}
         with open(self.dir / "eval.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
+        if self.tracker is not None:
+            self.tracker.scalars(done, scored["metrics"], "final/" if final else "eval/")
         return scored
 
     def _row(self, iteration: int, stats: list[float], elapsed: float, lrs: dict[str, float]) -> dict[str, float]:
@@ -416,7 +426,20 @@ class Trainer:
             return finished
         write_json(self.dir / "config.json", self.describe())
         self._write_status("running", start.iteration)
+        self._track_start = start.iteration
         return start
+
+    @property
+    def tracker(self) -> Tracker | None:
+        """The run's loggers (train.loggers), made when training first logs: a Trainer that only
+        looked at its folder never opens them."""
+        if self._tracker is None and self.cfg.train.loggers:
+            info = RunInfo(self.track.get("study", "ganstudy-train"), self.track.get("case", self.dir.name),
+                           self.cfg.train.seed, self.run_hash, self.dir,
+                           Path(self.track["study_dir"]) if self.track.get("study_dir") else None,
+                           self.cfg.flat(), self._track_start)
+            self._tracker = Tracker(self.cfg.train.loggers, info)
+        return self._tracker
 
     def run(self, resume: bool = False) -> RunResult:
         """Train to the end. With ``resume``, continue from the folder's checkpoint if it has one."""
@@ -432,6 +455,8 @@ class Trainer:
         if result.status != "interrupted":  # result.json exists only for runs that ended
             write_json(self.dir / "result.json", result.to_json())
         self._write_status(result.status, result.iterations, reason=result.reason)
+        if self._tracker is not None:
+            self._tracker.close(result.status)
 
     def _result(self, status: str, iterations: int, last: dict[str, float], t0: float, reason: str = "",
                 now: float | None = None) -> RunResult:
@@ -537,6 +562,8 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
                     last[i] = r._row(it, values, now, lrs)
                     logs[i].write(json.dumps(last[i]) + "\n")
                     logs[i].flush()
+                    if r.tracker is not None:
+                        r.tracker.scalars(done, last[i])
                 if r.progress is not None:  # the bar shows this iteration's losses
                     r.progress(done, total, r._row(it, values, now, lrs))
                 if it % t.sample_every == 0 or done == total:

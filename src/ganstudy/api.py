@@ -1,0 +1,200 @@
+"""The Python API: what the ``ganstudy`` command does, for a notebook or a script.
+
+    import ganstudy as gs
+    study = gs.load("studies/quickstart.toml", set={"train.iterations": 300})
+    gs.plan(study)                                   # the cases, what each changes, its runs
+    folder = gs.run(study, out="runs/quickstart")    # trains what is missing; resumes; safe to re-run
+    folder.verdicts()                                # a row a case: verdict, difference, interval, p
+    folder.runs().to_pandas()                        # a row a case x seed: every metric (pandas extra)
+    folder.report()                                  # writes report/; shows inline in Jupyter
+
+Every function takes what the CLI takes and raises :class:`ganstudy.GanstudyError` with the
+CLI's message for a user mistake. Tables are :class:`Records`: a list of plain dicts that
+Jupyter shows as a table and ``to_pandas()`` turns into a DataFrame. The CLI is a layer over
+these functions, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import GanstudyError
+from .runner import StudySummary
+from .study import Study
+
+
+class Records(list):
+    """Rows as plain dicts (what ``results.csv`` holds), shown as a table in Jupyter."""
+
+    def to_pandas(self):  # noqa: ANN201 - a pandas.DataFrame, pandas being optional
+        try:
+            import pandas as pd
+        except ImportError:
+            raise GanstudyError("to_pandas() needs pandas: pip install -e \".[notebook]\" (or pip install pandas); "
+                                "the rows are plain dicts without it.") from None
+        return pd.DataFrame(list(self))
+
+    def _repr_html_(self) -> str:
+        columns = list(dict.fromkeys(k for row in self for k in row))
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in columns) + "</tr>"
+                       for row in self)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def overrides(values: Mapping[str, Any] | Sequence[str] | None) -> list[str]:
+    """``{"optim.lr": 1e-3}`` or ``["optim.lr=0.001"]`` as the CLI's ``--set`` strings."""
+    if values is None:
+        return []
+    if isinstance(values, Mapping):
+        import tomli_w
+
+        return [f"{k}={tomli_w.dumps({'v': v}).split('=', 1)[1].strip()}" for k, v in values.items()]
+    if isinstance(values, str):
+        return [values]
+    return list(values)
+
+
+def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None) -> Study:  # noqa: A002
+    """A study file (or a study folder) loaded and every case validated, with ``set`` applied
+    to every case (``{"train.iterations": 300}``)."""
+    from .runner import open_study
+
+    loaded, _, given = open_study(study, overrides=overrides(set))
+    loaded.source, loaded.overrides = Path(study), given
+    return loaded
+
+
+def plan(study: Study | str | Path) -> Records:
+    """The cases of a study: what each changes and how many runs it trains (``ganstudy plan``)."""
+    from .study import plan_rows
+
+    loaded = study if isinstance(study, Study) else load(study)
+    return Records(plan_rows(loaded))
+
+
+def run(study: Study | str | Path, out: str | Path | None = None, *, set: Mapping[str, Any] | Sequence[str] | None = None,  # noqa: A002
+        seeds: int | None = None, max_seeds: int | None = None, workers: int | str = "auto",
+        executor: str = "local", executor_options: dict[str, Any] | None = None, data_root: str | Path | None = None,
+        device: str = "auto", live: bool | None = False, retry_failed: bool = False,
+        report: bool = True) -> StudyFolder:
+    """Train what the study still needs (``ganstudy run``), then write its report. Running it
+    again resumes, or does nothing once everything has ended. ``live=False`` prints plain
+    progress lines (a notebook's output), ``None`` a live view on a terminal."""
+    from .runner import run_study
+
+    path, given = (study.source or study.path, study.overrides) if isinstance(study, Study) else (Path(study), [])
+    summary = run_study(path, out, seeds=seeds, max_seeds=max_seeds, workers=workers, executor=executor,
+                        executor_options=executor_options, data_root=data_root, device=device,
+                        overrides=overrides(set) or given or None, live=live, retry_failed=retry_failed)
+    folder = StudyFolder(summary.out, summary, data_root)
+    ended_now = summary.counts.get("complete", 0) + summary.counts.get("diverged", 0)
+    if report and not (summary.interrupted and not ended_now):
+        folder.report()
+    return folder
+
+
+def open(folder: str | Path, data_root: str | Path | None = None) -> StudyFolder:  # noqa: A001
+    """A study folder that ``run`` (or ``ganstudy run``) wrote, to read or report."""
+    from .runner import study_folder
+
+    return StudyFolder(study_folder(folder), None, data_root)
+
+
+@dataclass
+class Report:
+    """A study's report files; Jupyter shows report.html inline."""
+
+    folder: Path
+    summary: str
+    warnings: list[str]
+
+    @property
+    def html(self) -> str:
+        return (self.folder / "report.html").read_text(encoding="utf-8")
+
+    @property
+    def markdown(self) -> str:
+        return (self.folder / "report.md").read_text(encoding="utf-8")
+
+    def _repr_html_(self) -> str:
+        # In a frame of its own: the report's styles never leak into the notebook's.
+        return (f"<iframe srcdoc=\"{html.escape(self.html, quote=True)}\" style=\"width:100%;height:720px;"
+                f"border:1px solid #ccc\" title=\"ganstudy report\"></iframe>")
+
+    def __str__(self) -> str:
+        return f"{self.summary}\nreport: {self.folder / 'report.html'} (also report.md, results.csv)"
+
+
+@dataclass
+class StudyFolder:
+    """A study folder: its runs, verdicts and report."""
+
+    path: Path
+    summary: StudySummary | None = None  # what the ``run`` that returned it did
+    data_root: str | Path | None = None
+
+    def study(self) -> Study:
+        return load(self.path)
+
+    def status(self) -> Records:
+        """A row a case x seed: its state, progress, wall time and final losses (``ganstudy status``)."""
+        from .runner import status_rows
+
+        return Records(status_rows(self.path)[1])
+
+    def runs(self) -> Records:
+        """A row a case x seed: identity, status, every metric and the final losses."""
+        from .report.collect import collect
+
+        res = collect(self.path, floor=False, data_root=self.data_root)
+        rows = Records()
+        for r in res.runs:
+            plan = res.study.case(r.row.case)
+            rows.append({"case": r.row.case, "seed": r.row.seed, "run_hash": r.row.run_hash, "status": r.row.status,
+                         "collapsed": r.row.collapsed(res.n_classes), "wall_seconds": r.wall_seconds,
+                         **(dict(zip(plan.point.keys, plan.point.values)) if plan.point else {}),
+                         **r.row.metrics, **{f"final.{k}": v for k, v in r.row.final.items()}})
+        return rows
+
+    def verdicts(self, metric: str | None = None) -> Records:
+        """A row a case: its verdict on ``metric`` (the study's primary metric by default), the
+        medians, the difference with its interval, the p-values and the reason."""
+        from .report.collect import collect
+
+        res = collect(self.path, floor=False, data_root=self.data_root)
+        metric = metric or res.primary
+        if metric not in res.comparisons:
+            raise GanstudyError(f"{self.path}: no verdicts on {metric!r} (yet); metrics: {', '.join(res.comparisons)}.")
+        rows = Records()
+        for c in res.comparisons[metric]:
+            plan = res.study.case(c.case)
+            rows.append({"case": c.case, "title": plan.title, "expected": plan.expect, "verdict": c.verdict,
+                         "metric": metric, **(dict(zip(plan.point.keys, plan.point.values)) if plan.point else {}),
+                         "against": c.against, "baseline_median": c.baseline_median, "case_median": c.case_median,
+                         "difference": c.diff, "ci_low": c.ci_low, "ci_high": c.ci_high, "ci_level": c.ci_level,
+                         "band": c.band, "p_value": c.p_value, "p_adjusted": c.p_adjusted, "seeds": c.seeds,
+                         "seeds_needed": c.seeds_needed, "reason": c.reason})
+        return rows
+
+    def report(self, rewrite: bool = False) -> Report:
+        """The report, written now unless it is current (made from these very results)."""
+        from .report import is_current, summary_of, write_report
+
+        if rewrite or not is_current(self.path):
+            res, folder = write_report(self.path, data_root=self.data_root)
+            return Report(folder, res.summary, res.warnings)
+        return Report(self.path / "report", summary_of(self.path), [])
+
+    def _repr_html_(self) -> str:
+        return self.report()._repr_html_()
