@@ -87,16 +87,19 @@ def run(study: Study | str | Path, out: str | Path | None = None, *, set: Mappin
         seeds: int | None = None, max_seeds: int | None = None, workers: int | str = "auto",
         executor: str = "local", executor_options: dict[str, Any] | None = None, data_root: str | Path | None = None,
         device: str = "auto", live: bool | None = False, retry_failed: bool = False,
-        report: bool = True) -> StudyFolder:
+        report: bool = True, live_report: bool = True) -> StudyFolder:
     """Train what the study still needs (``ganstudy run``), then write its report. Running it
     again resumes, or does nothing once everything has ended. ``live=False`` prints plain
-    progress lines (a notebook's output), ``None`` a live view on a terminal."""
+    progress lines (a notebook's output), ``None`` a live view on a terminal. With
+    ``live_report`` the report is rewritten as runs end ("partial: N of M runs")."""
+    from .report.live import LiveReport
     from .runner import run_study
 
     path, given = (study.source or study.path, study.overrides) if isinstance(study, Study) else (Path(study), [])
     summary = run_study(path, out, seeds=seeds, max_seeds=max_seeds, workers=workers, executor=executor,
                         executor_options=executor_options, data_root=data_root, device=device,
-                        overrides=overrides(set) or given or None, live=live, retry_failed=retry_failed)
+                        overrides=overrides(set) or given or None, live=live, retry_failed=retry_failed,
+                        on_run_end=LiveReport(data_root) if live_report else None)
     folder = StudyFolder(summary.out, summary, data_root)
     ended_now = summary.counts.get("complete", 0) + summary.counts.get("diverged", 0)
     if report and not (summary.interrupted and not ended_now):

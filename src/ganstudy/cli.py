@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="analyse a study folder: verdicts, report.md, report.html, results.csv")
     p.add_argument("dir", help="study folder")
+    p.add_argument("--watch", action="store_true", help="keep the report current while the study runs (elsewhere, "
+                   "e.g. on Ray): rewrite it as runs end, until every run has ended")
+    p.add_argument("--every", type=float, default=10.0, metavar="S", help="with --watch: seconds between looks")
     _add_data_root(p)
     p.set_defaults(func=cmd_report)
 

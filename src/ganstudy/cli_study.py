@@ -74,6 +74,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     from . import api
 
     folder = api.open(args.dir, args.data_root)
+    if args.watch:
+        from .report.live import watch
+
+        if args.every <= 0:
+            raise GanstudyError("--every: give a number of seconds above 0.")
+        try:
+            return watch(folder.path, args.every, args.data_root)
+        except KeyboardInterrupt:
+            print("stopped watching; the report is as of its last rewrite", file=sys.stderr)
+            return 0
     report = folder.report(rewrite=True)
     print(report.summary)
     for warning in report.warnings:

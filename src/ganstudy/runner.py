@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,12 +110,14 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
               max_seeds: int | None = None, workers: int | str = 1, executor: str = "local",
               executor_options: dict[str, Any] | None = None, data_root: str | Path | None = None,
               device: str = "auto", overrides: list[str] | None = None, live: bool | None = None,
-              max_attempts: int = MAX_ATTEMPTS, retry_failed: bool = False) -> StudySummary:
+              max_attempts: int = MAX_ATTEMPTS, retry_failed: bool = False,
+              on_run_end: Callable[[Path], None] | None = None) -> StudySummary:
     """Train what the study needs. A fixed number of seeds is one round; adaptive seeds
     (``seeds = { min, max }``) take rounds: after each, the cases still undecided (and the
     baseline) get the next look's seeds, until every case is decided or has ``max``. Before
     anything trains, the data and the disk every run needs are checked (``preflight``);
-    ``retry_failed`` gives runs that failed too often a new set of attempts."""
+    ``retry_failed`` gives runs that failed too often a new set of attempts; ``on_run_end(folder)``
+    is called as each run ends (the live report)."""
     study, out_dir, overrides = open_study(path, out, overrides, seeds, max_seeds)
     store = StudyStore(out_dir)
     with store.lock():
@@ -150,7 +153,7 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
                           f"{threads} torch thread{'s' if threads > 1 else ''} each", file=sys.stderr)
             title = _round_title(design, need, round_no, same_as_baseline(study)) if design.adaptive_ else None
             _dispatch(store, tasks, labels, summary, executor, {"workers": workers, **(executor_options or {})}, live,
-                      title)
+                      title, on_run_end)
             ran.update(t.run_hash for t in tasks)
             if summary.interrupted or summary.counts.get(FAILED) or summary.busy or (not design.adaptive_ and not waiting):
                 break
@@ -309,7 +312,8 @@ def _write_seeds(study_file: Path, seeds: int | list[int] | dict[str, int], why:
 
 
 def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], summary: StudySummary,
-              executor_name: str, options: dict[str, Any], live: bool | None, title: str | None = None) -> None:
+              executor_name: str, options: dict[str, Any], live: bool | None, title: str | None = None,
+              on_run_end: Callable[[Path], None] | None = None) -> None:
     executor = create_executor(executor_name, **options)
     view = StudyProgress(tasks, labels, live=live, title=title)
     tasks = group_seeds(tasks, executor.slots())
@@ -345,6 +349,8 @@ def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], s
             stop["requested"] = True
             summary.interrupted = True
         view.ended(outcome)
+        if on_run_end is not None and outcome.status != INTERRUPTED:
+            on_run_end(store.root)
 
     def request_stop(signum, frame) -> None:  # noqa: ANN001
         if stop["requested"]:

@@ -34,6 +34,15 @@ class StudyResults:
     n_classes: int = 10
     pairing: Pairing | None = None  # how much seeds paired: advice for the next study
     detectable: tuple[float, float | None] | None = None  # (seed-SDs beyond the band, the same in metric units)
+    partial: tuple[int, int] | None = None  # (runs ended, runs the study needs now) while some have not ended
+
+    @property
+    def partial_text(self) -> str:
+        if self.partial is None:
+            return ""
+        ended, total = self.partial
+        return (f"Partial: {ended} of {total} runs have ended. The study is still running (or was stopped): this "
+                "report is rewritten as runs end, and its verdicts may change until every run has ended.")
 
     @property
     def primary(self) -> str:
@@ -76,8 +85,9 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
                     f"cut short: {', '.join(damaged)}; `ganstudy run {out}` scores "
                     f"{'them' if len(damaged) > 1 else 'it'} again from the checkpoint.)")
         pending -= len(damaged)
+    total = len({r.row.run_hash for r in runs})
     if pending:
-        summary += f" ({pending} of {len({r.row.run_hash for r in runs})} runs have not ended yet: run `ganstudy run {out}`.)"
+        summary += f" ({pending} of {total} runs have not ended yet: run `ganstudy run {out}`.)"
     warnings = []
     for c in primary:
         if c.verdict == "no effect" and loss_moved(rows, c.case, baseline=c.against):
@@ -92,7 +102,8 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
         floor_values, floor_note = real_floor(study, data_root)
     pairing = pairing_correlation(rows, study.meta.metric, same_as_baseline=same_as_baseline(study))
     return StudyResults(study, out, runs, by_metric, metric_names, floor_values, floor_note, summary, warnings,
-                        provenance(runs, study), classes, pairing, _detectable(study, rows, primary))
+                        provenance(runs, study), classes, pairing, _detectable(study, rows, primary),
+                        (total - pending, total) if pending else None)
 
 
 def _detectable(study: Study, rows: list[RunRow], primary: list[Comparison]) -> tuple[float, float | None] | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..study import CasePlan
 from .collect import StudyResults
-from .figures import BASE_COLOUR, TICKS, _png, _style, plt
+from .figures import BASE_COLOUR, TICKS, _png, _style, memo, plt, runs_state
 from .format import diff_ci, num
 from .tables import case_values, interval_label, verdict_cell
 
@@ -56,6 +56,12 @@ def _nudge(x: float, k: int, lines: int, scale: str, xs: dict[str, float]) -> fl
 
 
 def figure(res: StudyResults, sweep: str) -> bytes:
+    plans = sweeps(res)[sweep]
+    shown = tuple((p.id, c.to_json().__repr__() if (c := res.verdict(p.id)) else None) for p in plans)
+    return memo(("dose", sweep, res.primary, shown, runs_state(res.runs)), lambda: _figure(res, sweep))
+
+
+def _figure(res: StudyResults, sweep: str) -> bytes:
     plans = sweeps(res)[sweep]
     keys = plans[0].point.keys
     m = res.primary

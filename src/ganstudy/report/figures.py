@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import matplotlib
 
@@ -35,6 +37,34 @@ def _png(fig, points: dict[str, int]) -> bytes:
     return buffer.getvalue()
 
 
+_DRAWN: dict[tuple, bytes] = {}  # what each figure was drawn from -> its PNG, for this process's next report
+
+
+def memo(key: tuple, draw: Callable[[], bytes]) -> bytes:
+    """A figure drawn again only when what it shows changed: a live report, rewritten as each
+    run ends, redraws the figures of that run's case, not the whole study's."""
+    if key not in _DRAWN:
+        if len(_DRAWN) > 512:
+            _DRAWN.clear()
+        _DRAWN[key] = draw()
+    return _DRAWN[key]
+
+
+def _file_state(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+        return st.st_size, st.st_mtime_ns
+    except OSError:
+        return -1, -1
+
+
+def runs_state(runs: list[RunInfo]) -> tuple:
+    """What a figure drawn from these runs' logs and scores depends on."""
+    return tuple((str(r.run_dir), r.row.status, json.dumps(r.row.metrics, sort_keys=True),
+                  *(_file_state(r.run_dir / name) if r.run_dir else (0, 0) for name in ("metrics.jsonl", "eval.jsonl")))
+                 for r in runs)
+
+
 def _style(ax, title: str, ylabel: str, xlabel: str = "iterations trained") -> None:
     ax.set_title(title, fontsize=LABELS)
     ax.set_xlabel(xlabel, fontsize=LABELS)
@@ -54,6 +84,11 @@ def _curve_rows(run: RunInfo, metric: str) -> list[dict]:
 def curves(res: StudyResults, case: str) -> bytes:
     """D loss, G loss, D accuracy and the primary metric through training; baseline (grey, solid,
     underneath) and case (red, dashed, on top: both show where they coincide), a line per seed."""
+    key = ("curves", case, res.primary, runs_state(res.case_runs("baseline") + res.case_runs(case)))
+    return memo(key, lambda: _curves(res, case))
+
+
+def _curves(res: StudyResults, case: str) -> bytes:
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.0))
     panels = [("d_loss", "D loss", "loss"), ("g_loss", "G loss", "loss"), ("d_acc", "D accuracy", "accuracy")]
     groups = [("baseline", res.case_runs("baseline"), dict(color=BASE_COLOUR, lw=1.8, ls="-", alpha=0.6)),
@@ -89,6 +124,12 @@ def curves(res: StudyResults, case: str) -> bytes:
 def strip(res: StudyResults) -> bytes:
     """The primary metric of every seed of every case, collapsed seeds marked, with the
     baseline's median and the real-data floor."""
+    key = ("strip", res.primary, tuple(p.id for p in res.study.cases), runs_state(res.runs),
+           res.floor.get(res.primary), res.n_classes)
+    return memo(key, lambda: _strip(res))
+
+
+def _strip(res: StudyResults) -> bytes:
     m = res.primary
     cases = [p.id for p in res.study.cases]
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(cases) + 2), 3.8))

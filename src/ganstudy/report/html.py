@@ -22,6 +22,7 @@ th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-al
 th { background: #f3f3f3; }
 .summary { font-size: 1.2em; background: #f7f7ff; border-left: 4px solid #5560d0; padding: 0.6em 1em; }
 .warning { background: #fff6e0; border-left: 4px solid #e0a000; padding: 0.4em 1em; }
+.partial { background: #e8f0ff; border-left: 4px solid #3060c0; padding: 0.4em 1em; font-weight: bold; }
 .v-improves { color: #1a7f37; font-weight: bold; } .v-worsens { color: #b3261e; font-weight: bold; }
 .v-no-effect { color: #555; font-weight: bold; } .v-inconclusive { color: #9a6700; font-weight: bold; }
 .v-does-not-change-training { color: #555; }
@@ -107,6 +108,8 @@ def render(res: StudyResults) -> str:
     ]
     if s.meta.description:
         parts.append(f"<p>{escape(s.meta.description)}</p>")
+    if res.partial_text:
+        parts.append(f"<p class='partial'>{escape(res.partial_text)}</p>")
     parts.append(f"<p class='summary'>{escape(res.summary)}</p>")
     parts += [f"<p class='warning'>{escape(w)}</p>" for w in res.warnings]
     parts.append(_method_html(res))

@@ -37,6 +37,8 @@ def render(res: StudyResults) -> str:
     out = [f"# Study: {escape(s.meta.name)}", ""]
     if s.meta.description:
         out += [escape(s.meta.description), ""]
+    if res.partial_text:
+        out += [f"**{res.partial_text}**", ""]
     out += ["## What this study says", "", res.summary, ""]
     out += [f"- Warning: {w}" for w in res.warnings]
     if res.warnings:

@@ -1,0 +1,68 @@
+"""The report while a study runs: rewritten as runs end, marked "partial: N of M runs".
+
+``ganstudy run`` (and :func:`ganstudy.run`) hands :class:`LiveReport` to the runner, which
+calls it whenever a run ends; ``ganstudy report DIR --watch`` polls a study running
+elsewhere (another terminal, a Ray cluster writing to a shared folder). Both write only
+when the report's inputs changed, and a rewrite is cheap: figures are redrawn only for the
+cases whose runs changed (:func:`.figures.memo`). The study pays at most a small share of
+its time: a rewrite waits until ``share`` of the time since the last one has gone to it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import GanstudyError
+from . import is_current, write_report
+
+
+class LiveReport:
+    def __init__(self, data_root: str | Path | None = None, share: float = 0.1, min_interval: float = 2.0) -> None:
+        self.data_root = data_root
+        self.share = share  # the most of the study's time that rewriting may take
+        self.min_interval = min_interval
+        self.last_end = 0.0
+        self.cost = 0.0
+        self.failed = False
+
+    def __call__(self, study_dir: Path) -> None:
+        """A run has ended: rewrite the report, unless the last rewrite was too recent."""
+        now = time.monotonic()
+        if self.failed or now - self.last_end < max(self.min_interval, self.cost / self.share):
+            return
+        try:
+            if not is_current(study_dir):
+                write_report(study_dir, data_root=self.data_root)
+        except (GanstudyError, OSError) as exc:  # the study goes on; its final report says what is wrong
+            print(f"warning: the live report could not be written ({exc}); it is written again when the study ends",
+                  file=sys.stderr)
+            self.failed = True
+        self.last_end = time.monotonic()
+        self.cost = self.last_end - now
+
+
+def watch(study_dir: str | Path, every: float = 10.0, data_root: str | Path | None = None,
+          say: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
+          rounds: int | None = None) -> int:
+    """Keep ``study_dir``'s report current until every run the study needs has ended."""
+    from .collect import StudyResults
+
+    said = ""
+    for _ in range(rounds) if rounds is not None else iter(int, 1):
+        res: StudyResults | None = None
+        if not is_current(study_dir):
+            res, folder = write_report(study_dir, data_root=data_root)
+            line = (res.partial_text.split(".")[0] if res.partial else "complete") + f": {res.summary}"
+            if line != said:
+                say(f"{time.strftime('%H:%M:%S')} report written ({line}) -> {folder / 'report.html'}")
+                said = line
+            if not res.partial:
+                return 0
+        elif "Partial:" not in (Path(study_dir) / "report" / "report.md").read_text(encoding="utf-8"):
+            say(f"the report is current and the study has ended: {Path(study_dir) / 'report' / 'report.html'}")
+            return 0
+        sleep(every)
+    return 0
