@@ -112,7 +112,11 @@ values = { "optim.lr" = [2e-5, 2e-3, 2e-2] }
     out = capsys.readouterr().out
     assert "sweep lr: optim.lr in [2e-05, 0.002, 0.02] -> 3 cases (lr-2e-05, lr-0.002, lr-0.02)" in out
     folder = tmp_path / "out"
-    assert main(["run", str(path), "--out", str(folder), "--quiet"]) == 0
+    from ganstudy.report.live import LiveReport
+    from ganstudy.runner import run_study
+
+    # a live report after every run: the figure is drawn before any point of the sweep has a score, too
+    run_study(path, folder, workers=1, live=False, on_run_end=LiveReport(min_interval=0, share=1e9))
     rows = (folder / "report" / "results.csv").read_text().splitlines()
     assert len(rows) == 1 + 5 * 2  # a header, then baseline and 4 cases x 2 seeds
     from ganstudy.report.collect import collect
@@ -135,3 +139,19 @@ values = { "optim.lr" = [2e-5, 2e-3, 2e-2] }
     meta = json.loads(Image.open(io.BytesIO(png)).info["ganstudy"])
     assert meta["points"] == {"fid": 6, "intervals": 3}  # every seed of every value; an interval each
     assert not meta["legend_overlaps_data"]
+
+
+def test_the_dose_response_is_drawn_before_any_run_has_a_score(tmp_path):
+    """A live report can come before any point of a sweep has a score (an empty log axis)."""
+    from ganstudy.report import dose
+    from ganstudy.report.collect import collect
+    from ganstudy.runner import run_study
+
+    path = _write(tmp_path, '\n[[sweeps]]\nid = "lr"\nvalues = { "optim.lr" = [2e-5, 2e-3, 2e-2] }\n')
+    folder = tmp_path / "out"
+    run_study(path, folder, workers=1, live=False, seeds=1, overrides=["train.iterations=2"])
+    for result in folder.glob("runs/*/*/result.json"):
+        result.unlink()
+    res = collect(folder, floor=False)
+    meta = json.loads(Image.open(__import__("io").BytesIO(dose.figure(res, "lr"))).info["ganstudy"])
+    assert meta["points"] == {"fid": 0, "intervals": 0}

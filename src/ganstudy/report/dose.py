@@ -98,6 +98,8 @@ def _figure(res: StudyResults, sweep: str) -> bytes:
     bottom.axhline(0, color=BASE_COLOUR, lw=1, ls=":")
     for ax in (top, bottom):
         ax.set_xscale(scale)
+        lo, hi = min(xs.values()), max(xs.values())  # the sweep's range even before any run has a score
+        ax.set_xlim(*((lo / 1.5, hi * 1.5) if scale == "log" else (lo - 0.1 * (hi - lo or 5), hi + 0.1 * (hi - lo or 5))))
         if not _numeric([p.point.values[0] for p in plans]):
             ax.set_xticks(sorted(set(xs.values())), [str(p.point.values[0]) for p in plans][: len(set(xs.values()))])
     _style(top, f"{m} against {keys[0]} (sweep {sweep})", m, xlabel="")

@@ -55,7 +55,7 @@ def _builtin() -> None:
     from . import mlflow_logger, tensorboard_logger  # noqa: F401 - they register themselves
 
 
-LOGGERS: Registry[LoggerSpec] = Registry("logger", _builtin)
+LOGGERS: Registry[LoggerSpec] = Registry("logger", _builtin, group="ganstudy.loggers")  # W&B etc. as plugins
 names = LOGGERS.names
 
 
