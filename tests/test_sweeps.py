@@ -8,41 +8,16 @@ import json
 import pytest
 from PIL import Image
 
+from conftest import write_tiny_study
+
 from ganstudy.cli import main
 from ganstudy.errors import ConfigError
 from ganstudy.study import load_study
 from ganstudy.sweeps import label
 
-HEAD = """
-[study]
-name = "swept"
-seeds = 2
-
-[baseline]
-data.dataset = "mnist-mini"
-data.split = "test"
-data.limit = 256
-data.holdout = 200
-eval.samples = 200
-eval.curve_points = 0
-model.g_widths = [32, 64]
-model.d_widths = [64, 32]
-model.latent_dim = 16
-train.iterations = 10
-train.batch_size = 16
-train.log_every = 5
-train.sample_every = 50
-
-[[cases]]
-id = "no-bn"
-set = { "model.g_batchnorm" = false }
-"""
-
-
 def _write(tmp_path, sweeps: str):
-    path = tmp_path / "swept.toml"
-    path.write_text(HEAD + sweeps)
-    return path
+    """The tests' tiny study (a case lr-high, 2 seeds, 10 iterations) and ``sweeps``."""
+    return write_tiny_study(tmp_path, name="swept", iterations=10, extra=sweeps, file="swept.toml")
 
 
 def test_a_sweep_expands_to_cases_with_ids_titles_and_grids(tmp_path):
@@ -59,7 +34,7 @@ values = { "optim.lr" = [1e-3, 1e-4], "model.g_activation" = ["relu", "leaky_rel
 set = { "train.batch_size" = 8 }
 """))
     ids = [p.id for p in study.cases]
-    assert ids == ["baseline", "no-bn", "lr-0.0001", "lr-0.0002", "lr-2e-05", "grid-0.001-relu",
+    assert ids == ["baseline", "lr-high", "lr-0.0001", "lr-0.0002", "lr-2e-05", "grid-0.001-relu",
                    "grid-0.001-leaky_relu", "grid-0.0001-relu", "grid-0.0001-leaky_relu"]
     lr = study.case("lr-2e-05")
     assert lr.title == "Learning rate: optim.lr = 2e-05" and lr.expect == "worsen"
@@ -123,7 +98,7 @@ values = { "optim.lr" = [2e-5, 2e-3, 2e-2] }
 
     res = collect(folder, floor=False)
     primary = res.comparisons[res.primary]
-    assert [c.case for c in primary] == ["no-bn", "lr-2e-05", "lr-0.002", "lr-0.02"]
+    assert [c.case for c in primary] == ["lr-high", "lr-2e-05", "lr-0.002", "lr-0.02"]
     # one family: every p is Holm-adjusted over the sweep's cases and the hand-written case together
     assert [c.p_adjusted for c in primary] == pytest.approx(_holm([c.p_value for c in primary]))
     md = (folder / "report" / "report.md").read_text()
