@@ -55,6 +55,17 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _no_timing(request, monkeypatch):
+    """`ganstudy plan` times a few iterations of each architecture; tests of other things get
+    fixed figures (tests/test_estimate.py times for real)."""
+    if request.module.__name__ != "test_estimate":
+        from ganstudy import estimate
+
+        monkeypatch.setattr(estimate, "calibrate", lambda cfg, data_root, workers=1, steps=8:
+                            estimate.Calibration(cfg.model.arch, 0.01, 1.0))
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never read or write the user's real cache, and never see their GANSTUDY_DATA."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

@@ -16,9 +16,9 @@ TINY = {"train.iterations": 5, "train.epochs": 0, "train.batch_size": 8, "data.l
         "eval.samples": 100, "eval.reference_samples": 100}
 
 
-def test_all_four_studies_ship():
+def test_all_five_studies_ship():
     assert {p.name for p in STUDIES} == {"keras-gan-mnist.toml", "keras-gan-mnist-v2.toml",
-                                         "cits4404-dcgan-svhn.toml", "quickstart.toml"}
+                                         "cits4404-dcgan-svhn.toml", "quickstart.toml", "precision-check.toml"}
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.stem)

@@ -68,6 +68,9 @@ def test_logging_and_sampling_never_change_training(tmp_path):
     {"model.d_dropout": 0.3, "model.d_batchnorm": True, "train.d_learns_in_g_step": True},
     {"train.epochs": 2, "train.iterations": None, "data.limit": 80, "optim.schedule": "cosine", "eval.every": 3},
     {"model.arch": "keras-dcgan", "model.g_channels": [8, 8, 4], "model.d_channels": [4, 8, 8, 8]},  # channels-last
+    {"train.precision": "bf16"},
+    {"model.arch": "keras-dcgan", "model.g_channels": [8, 8, 4], "model.d_channels": [4, 8, 8, 8],
+     "train.precision": "bf16", "train.step_style": "pytorch"},
 ])
 def test_interrupted_and_resumed_run_is_bitwise_identical(tmp_path, keys):
     keys = {k: v for k, v in keys.items() if v is not None}

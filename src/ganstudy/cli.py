@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .cli_run import cmd_eval, cmd_evaluator_train, cmd_finetune, cmd_train
-from .cli_study import workers_arg, cmd_add_seeds, cmd_plan, cmd_promote, cmd_report, cmd_run, cmd_status
+from .cli_study import count_or_auto, workers_arg, cmd_add_seeds, cmd_plan, cmd_promote, cmd_report, cmd_run, cmd_status
 from .errors import GanstudyError
 
 
@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", nargs="?", help="TOML file with [data], [model], [loss], [optim], [train], [eval] sections")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
     _add_training_options(p, "override a key, e.g. --set optim.lr=0.001")
+    p.add_argument("--threads", type=count_or_auto("threads"), default="auto", metavar="N",
+                   help="torch threads, or auto (default): the cores that are free when it starts")
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                    help="a module that registers your models, losses, data sets or metrics (repeatable; a study "
                         "names them in [study] imports)")
@@ -153,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="validate a study file, show its cases and runs, and what its seeds can find")
     p.add_argument("study", help="study TOML file")
     p.add_argument("--out", metavar="DIR", help="its study folder, if it has run (for the power in metric units)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in every case (as run does)")
+    p.add_argument("--no-estimate", dest="estimate", action="store_false",
+                   help="skip the time estimate (a few timed iterations of each architecture here)")
+    _add_data_root(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("keys", help="list every config key with its default")

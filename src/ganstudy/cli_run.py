@@ -93,9 +93,43 @@ def cmd_train(args: argparse.Namespace) -> int:
         load(args.imports, [Path.cwd()], source="--import")
     cfg = load_config(args.config, args.set or [])
     _check_out(Path(args.out))  # an impossible --out fails now, not after loading data
-    trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device,
-                      progress=_progress_bar(sys.stderr.isatty() and not args.quiet), log=_log)
-    return _train_and_report(trainer, args.resume)
+    import torch
+
+    before = torch.get_num_threads()  # main() may be called in a process that goes on (tests, a notebook)
+    try:
+        trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device,
+                          progress=_progress_bar(sys.stderr.isatty() and not args.quiet),
+                          log=_with_first_line(_set_threads(args.threads)))
+        return _train_and_report(trainer, args.resume)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _set_threads(threads: int | str) -> str:
+    """torch threads for a lone run: the cores that are free now (never more: a busy core stalls
+    every thread at each step), or what --threads says. Returns the line that says so."""
+    import torch
+
+    from .cores import free_cores
+
+    line = f"torch threads: {threads} (--threads)"
+    if threads == "auto":
+        free, cores = free_cores()
+        threads = free
+        line = f"torch threads: {free} ({free} of {cores} core{'s' if cores > 1 else ''} free; --threads N to choose)"
+    torch.set_num_threads(int(threads))
+    return line
+
+
+def _with_first_line(first: str):  # noqa: ANN202 - a log function
+    """The run's log, saying ``first`` once it starts logging (after the checks that may refuse it)."""
+    pending = [first]
+
+    def log(line: str) -> None:
+        while pending:
+            _log(pending.pop())
+        _log(line)
+    return log
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:

@@ -13,16 +13,22 @@ from pathlib import Path
 from .errors import GanstudyError
 
 
-def workers_arg(value: str) -> int | str:
-    if value == "auto":
-        return value
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number of workers (1 or more) or auto")
-    return n
+def count_or_auto(what: str):  # noqa: ANN201 - an argparse type
+    """An argparse type: a whole number of ``what`` (1 or more), or auto."""
+    def parse(value: str) -> int | str:
+        if value == "auto":
+            return value
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"{value!r}: give a whole number of {what} (1 or more) or auto")
+        return n
+    return parse
+
+
+workers_arg = count_or_auto("workers")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -150,7 +156,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from . import api
     from .study import sweep_lines
 
-    study = api.load(args.study)
+    study = api.load(args.study, set=args.set)
     rows = api.plan(study)
     width = shutil.get_terminal_size((120, 24)).columns
     print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.meta.seeds_text()}, "
@@ -158,6 +164,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(_table(rows, ("case", "title", "changes", "runs"), width))
     for line in sweep_lines(study):
         print(line)
+    from .precision import plan_line
+
+    print(plan_line({p.id: p.config.train.precision for p in study.cases}))
     runs = study.runs()
     total = len(study.cases) * len(study.seeds)
     most = "at most " if study.meta.adaptive else ""
@@ -175,7 +184,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         print("seed batching: none (train.vectorize_seeds = false, or convolutional networks on a CPU, "
               "where it does not pay); each run trains alone")
-    return _print_power(study, args.out)
+    code = _print_power(study, args.out)
+    if args.estimate:
+        _print_estimate(study, args.data_root)
+    return code
+
+
+def _print_estimate(study, data_root: str | None) -> None:  # noqa: ANN001 - a Study
+    """The study's wall time here, from a few timed iterations of each distinct architecture."""
+    from .estimate import estimate
+
+    try:
+        lines = estimate(study, data_root).lines()
+    except GanstudyError as exc:
+        lines = [f"estimated time: not available here ({exc})"]
+    print()
+    print("\n".join(lines))
 
 
 def _print_power(study, out: str | None) -> int:  # noqa: ANN001 - a Study

@@ -59,6 +59,7 @@ LATER_KEYS = {
     "train.d_loss_sum": False,
     "optim.milestone_after": False,
     "data.image_size": None,
+    "train.precision": "fp32",
 }
 
 
@@ -252,6 +253,9 @@ class TrainConfig(_Section):
         True, description="ganstudy run trains a case's seeds as one seed-batched model (each seed its own run; "
         "equal to separate runs up to float rounding)"
     )
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: G's and D's matrix products and convolutions in bfloat16 (autocast; weights and "
+        "Adam stay fp32). Pays for convolutions on GPUs and CPUs with AVX512-BF16/AMX; changes numbers (in the run hash)")
     loggers: list[str] = Field(
         default_factory=list, description="also log losses, metrics and samples to: tensorboard, mlflow (optional "
         "extras; presentation)")

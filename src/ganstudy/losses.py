@@ -32,15 +32,17 @@ class GanLoss:
     gradient_penalty: bool = False
     summary: str = ""
 
+    # Losses in fp32 whatever D computed in (train.precision = "bf16"): clipping at 1 - eps and
+    # the logs need fp32's 24 significant bits. A no-op in fp32.
     def d_real(self, out: Tensor, smoothing: float, eps: float) -> Tensor:
-        return self.real(out, 1.0 - smoothing, eps)
+        return self.real(out.float(), 1.0 - smoothing, eps)
 
     def d_fake(self, out: Tensor, eps: float) -> Tensor:
-        return self.fake(out, 0.0, eps)
+        return self.fake(out.float(), 0.0, eps)
 
     def g(self, out: Tensor, eps: float) -> Tensor:
         # Non-saturating: G wants its fakes called real, with no smoothing.
-        return self.real(out, 1.0, eps)
+        return self.real(out.float(), 1.0, eps)
 
     def accuracy(self, out: Tensor, real: bool) -> Tensor:
         called_real = (out > self.threshold).float()

@@ -18,7 +18,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager as ContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -465,6 +465,14 @@ class Trainer:
         return RunResult(status, iterations, self.total, last, round(wall, 3), self.run_hash, summary, reason)
 
 
+def autocast(precision: str, device: torch.device) -> ContextManager[Any]:
+    """The training step's arithmetic: fp32, or bf16 autocast (the matrix products and
+    convolutions in bfloat16, weights, gradients and Adam in fp32; losses stay fp32). Re-entrant."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
 def real_batches(samplers: list[Sampler], state: GanState) -> Callable[[], torch.Tensor]:
     """Where a step draws real images: the run's sampler, or every member's stacked (S, N, ...)."""
     if state.members is None:
@@ -504,6 +512,7 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
     start = starts[0].iteration
     assert all(s.iteration == start for s in starts), "members must stand at the same iteration"
     step = STEP_STYLES[t.step_style]
+    precision = autocast(t.precision, state.device)
     samplers = [r.sampler for r in runs]
     real_batch = real_batches(samplers, state)
     base_lr = {net: cfg.optim.base_lr(net) for net in ("g", "d")}
@@ -547,7 +556,8 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
             lrs = {"lr_g": base_lr["g"] * factor, "lr_d": base_lr["d"] * factor}
             for sp in samplers:
                 sp.iteration = it
-            stats = step(state, real_batch).tolist()
+            with precision:
+                stats = step(state, real_batch).tolist()
             per_run = [stats] if state.members is None else stats
             done = it + 1
             for i, r in enumerate(runs):

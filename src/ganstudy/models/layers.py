@@ -56,9 +56,18 @@ def initialise(module: nn.Module, scheme: str) -> None:
             nn.init.zeros_(m.bias)
 
 
+class Fp32Sigmoid(nn.Sigmoid):
+    """D's probability in fp32 even under bf16 autocast: in bfloat16 (8 significant bits) a
+    confident D's 0.998 is already 1.0, and the loss's log(1 - p) becomes -inf. In fp32 it is
+    nn.Sigmoid exactly."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x.float())
+
+
 def output_head(kind: str) -> list[nn.Module]:
     """D's last activation: a sigmoid for probability losses, nothing for score losses."""
-    return [nn.Sigmoid()] if kind == "sigmoid" else []
+    return [Fp32Sigmoid()] if kind == "sigmoid" else []
 
 
 def count_parameters(module: nn.Module) -> tuple[int, int]:

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from ..errors import GanstudyError
 from ..registry import Registry
+from .layers import Fp32Sigmoid
 
 
 class NotStackable(GanstudyError):
@@ -202,7 +203,7 @@ def register(cls: type, builder: Callable[[Sequence[Any]], nn.Module]) -> None:
     STACKERS.register(layer_key(cls), builder)
 
 
-for _cls in (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.Identity):
+for _cls in (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.Tanh, nn.Sigmoid, Fp32Sigmoid, nn.Identity):
     register(_cls, _shared)
 register(nn.Linear, StackedLinear)
 register(nn.BatchNorm1d, StackedBatchNorm)
