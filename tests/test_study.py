@@ -5,7 +5,8 @@ from conftest import REPO
 from ganstudy.cli import main
 from ganstudy.config import Layer
 from ganstudy.errors import ConfigError
-from ganstudy.study import load_study, plan_rows
+from ganstudy.planview import plan_rows
+from ganstudy.study import load_study
 from ganstudy.train import train
 
 STUDIES = sorted((REPO / "studies").glob("*.toml"))

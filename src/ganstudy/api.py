@@ -77,7 +77,7 @@ def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None
 
 def plan(study: Study | str | Path) -> Records:
     """The cases of a study: what each changes and how many runs it trains (``ganstudy plan``)."""
-    from .study import plan_rows
+    from .planview import plan_rows
 
     loaded = study if isinstance(study, Study) else load(study)
     return Records(plan_rows(loaded))

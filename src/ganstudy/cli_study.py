@@ -154,7 +154,7 @@ def _table(rows: list[dict[str, str]], columns: Sequence[str], width: int) -> st
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from . import api
-    from .study import sweep_lines
+    from .planview import sweep_lines
 
     study = api.load(args.study, set=args.set)
     rows = api.plan(study)
