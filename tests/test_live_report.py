@@ -11,7 +11,7 @@ import time
 
 from conftest import REPO, write_tiny_study
 
-from ganstudy.report import figures, write_report
+from ganstudy.report import figures, is_current, write_report
 from ganstudy.report.live import LiveReport, watch
 from ganstudy.runner import run_study
 
@@ -79,3 +79,22 @@ def test_watch_follows_a_study_running_in_another_process(tmp_path):
     assert any("report written (Partial: " in line for line in said), said
     assert "report written (complete: " in said[-1] or "the study has ended" in said[-1], said
     assert "Partial" not in (out / "report" / "report.md").read_text()
+
+
+def test_a_rewrite_held_back_is_written_at_the_next_tick(tmp_path):
+    """Runs that end together (a round's last ones) are all in the report soon after, not only
+    when the next run ends minutes later."""
+    study = write_tiny_study(tmp_path, iterations=10)
+    out = tmp_path / "out"
+    run_study(study, out, workers=1, live=False)
+    live = LiveReport(min_interval=0.5, share=1e9)
+    live(out)
+    assert is_current(out) and not live.pending
+    (next(out.glob("runs/lr-high/*/result.json"))).unlink()  # its result changed (another run ended)
+    live(out)  # too soon after the last rewrite: held back
+    assert live.pending and not is_current(out)
+    live.tick(out)
+    assert live.pending and not is_current(out)  # still too soon
+    time.sleep(0.6)
+    live.tick(out)
+    assert not live.pending and is_current(out)

@@ -360,7 +360,14 @@ def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], s
 
     previous = signal.signal(signal.SIGINT, request_stop) if executor.name != "local" or options.get("workers", 1) > 1 else None
     try:
-        executor.run(tasks, on_start, on_outcome, view.progress, lambda: stop["requested"])
+        tick = getattr(on_run_end, "tick", None)  # the live report: what it held back, once it may
+
+        def should_stop() -> bool:
+            if tick is not None:
+                tick(store.root)
+            return stop["requested"]
+
+        executor.run(tasks, on_start, on_outcome, view.progress, should_stop)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)

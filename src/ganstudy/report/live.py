@@ -27,12 +27,16 @@ class LiveReport:
         self.last_end = 0.0
         self.cost = 0.0
         self.failed = False
+        self.pending = False  # a run ended while a rewrite was too recent: write at the next tick
 
     def __call__(self, study_dir: Path) -> None:
-        """A run has ended: rewrite the report, unless the last rewrite was too recent."""
+        """A run has ended: rewrite the report, unless the last rewrite was too recent (then the
+        next :meth:`tick` does, so the runs that end together at a round's end are all shown)."""
         now = time.monotonic()
         if self.failed or now - self.last_end < max(self.min_interval, self.cost / self.share):
+            self.pending = not self.failed
             return
+        self.pending = False
         try:
             if not is_current(study_dir):
                 write_report(study_dir, data_root=self.data_root)
@@ -42,6 +46,11 @@ class LiveReport:
             self.failed = True
         self.last_end = time.monotonic()
         self.cost = self.last_end - now
+
+    def tick(self, study_dir: Path) -> None:
+        """Called often (while the executor waits): write what an earlier call held back."""
+        if self.pending:
+            self(study_dir)
 
 
 def watch(study_dir: str | Path, every: float = 10.0, data_root: str | Path | None = None,
