@@ -19,7 +19,8 @@ import torch
 from ganstudy.config import Layer, build_config
 from ganstudy.precision import bf16_native
 from ganstudy.steps import STEP_STYLES
-from ganstudy.train import Trainer, autocast, real_batches
+from ganstudy.loop import autocast, real_batches
+from ganstudy.train import Trainer
 
 #: Each architecture as its study trains it (the write-ups' step style, loss and batch).
 SETUPS = {

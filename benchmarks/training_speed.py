@@ -1,7 +1,7 @@
 """Training speed against a plain PyTorch reference loop, in one process and one run.
 
-(a) the references: Keras-GAN's MLP GAN written simply, as a user would in eager PyTorch
-    (torch's default init and Adam), in each step style: ``pytorch`` (one D step on real and
+(a) the references: Keras-GAN's MLP GAN written as the best plain eager PyTorch loop
+    (torch's default init; fused Adam; D frozen while G steps through it), in each step style: ``pytorch`` (one D step on real and
     fake, G step reusing the fakes) and ``keras`` (gan.py's three updates);
 (b) ganstudy's single-run step in both step styles, same model and batch size;
 (c) seed-batched training of S = 1, 3, 5 seeds as one model, both step styles;
@@ -36,9 +36,10 @@ from torch import nn
 from ganstudy.config import load_config
 from ganstudy.data import scale as scale_images
 from ganstudy.seed_batch import batched_state
-from ganstudy.steps import STEP_STYLES
+from ganstudy.steps import STEP_STYLES, GanState
 from ganstudy.study import with_seed
-from ganstudy.train import Trainer, load_resources, real_batches
+from ganstudy.loop import real_batches
+from ganstudy.train import Trainer, load_resources
 
 
 def reference_models() -> tuple[nn.Module, nn.Module]:
@@ -59,8 +60,10 @@ def reference_step(images: torch.Tensor, batch: int, device: torch.device, style
     batch, then on fakes from G in eval mode, then G steps through D on fresh noise)."""
     torch.manual_seed(0)
     g, d = (m.to(device) for m in reference_models())
-    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    # The best plain loop, not the first one a user writes: fused Adam (one kernel per network),
+    # and D's weights frozen while G steps through it (no gradients computed for them).
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=True)
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=True)
     bce = nn.BCELoss()
     ones, zeros = torch.ones(batch, 1, device=device), torch.zeros(batch, 1, device=device)
     images = images.to(device)
@@ -76,10 +79,12 @@ def reference_step(images: torch.Tensor, batch: int, device: torch.device, style
             opt_d.zero_grad()
             d_loss.backward()
             opt_d.step()
+        d.requires_grad_(False)
         g_loss = bce(d(g(torch.randn(batch, 100, device=device))), ones)
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
+        d.requires_grad_(True)
         g_loss.item()
 
     def step() -> None:
@@ -89,10 +94,12 @@ def reference_step(images: torch.Tensor, batch: int, device: torch.device, style
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
+        d.requires_grad_(False)
         g_loss = bce(d(fake), ones)
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
+        d.requires_grad_(True)
         g_loss.item()  # Keras-GAN prints the losses every iteration (and ganstudy reads them every iteration)
 
     return keras_step if style == "keras" else step
@@ -100,6 +107,12 @@ def reference_step(images: torch.Tensor, batch: int, device: torch.device, style
 
 def ganstudy_step(style: str, seeds: int | None, batch: int, device: str, tmp: Path) -> Callable[[], None]:
     """ganstudy's iteration: one run (``seeds`` None) or ``seeds`` seed-batched runs."""
+    return ganstudy_step_state(style, seeds, batch, device, tmp)[0]
+
+
+def ganstudy_step_state(style: str, seeds: int | None, batch: int, device: str,
+                        tmp: Path) -> tuple[Callable[[], None], GanState]:
+    """ganstudy's iteration, ready to call, and the state it steps."""
     cfg = load_config(None, ["data.dataset=mnist-mini", "data.split=test", f"train.step_style={style}",
                              f"train.batch_size={batch}", "eval.metrics=[]"])
     resources = load_resources(cfg, None)
@@ -116,7 +129,7 @@ def ganstudy_step(style: str, seeds: int | None, batch: int, device: str, tmp: P
     def one() -> None:
         step(state, real_batch).tolist()  # the loop reads the losses every iteration
 
-    return one
+    return one, state
 
 
 # A variant: (row name, "reference-<style>" or step style, seeds batched or None for one run).

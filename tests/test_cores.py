@@ -29,11 +29,19 @@ def test_a_busy_core_is_not_counted_free():
     assert total == len(cpus) and 1 <= free <= total - 1
 
 
+def test_a_sample_started_earlier_costs_only_what_is_left_of_it():
+    sample = cores.CoreSample()
+    time.sleep(0.3)
+    started = time.monotonic()
+    free, total = sample.free(0.25)
+    assert time.monotonic() - started < 0.05 and 1 <= free <= total
+
+
 def test_train_uses_the_free_cores_or_what_it_is_told(tmp_path, capsys, monkeypatch):
     cfg = tmp_path / "run.toml"
     cfg.write_text('[data]\ndataset = "mnist-mini"\nsplit = "test"\nlimit = 64\nholdout = 32\n'
                    '[train]\niterations = 2\nbatch_size = 8\n[eval]\nmetrics = []\n')
-    monkeypatch.setattr(cores, "free_cores", lambda sample=0.25: (1, 2))
+    monkeypatch.setattr(cores.CoreSample, "free", lambda self, sample=0.25: (1, 2))
     seen = []
     monkeypatch.setattr(torch, "set_num_threads", lambda n, real=torch.set_num_threads: seen.append(n) or real(n))
     before = torch.get_num_threads()

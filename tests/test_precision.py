@@ -8,7 +8,8 @@ import torch
 from conftest import run_weights, tiny
 from ganstudy.precision import bf16_native, plan_line
 from ganstudy.steps import STEP_STYLES
-from ganstudy.train import Trainer, autocast, real_batches, train
+from ganstudy.loop import autocast, real_batches
+from ganstudy.train import Trainer, train
 
 
 def _dtypes_in_a_step(cfg, tmp_path) -> tuple[set[torch.dtype], set[torch.dtype]]:

@@ -246,8 +246,12 @@ def test_a_cases_seeds_train_as_one_group_split_to_fill_the_workers(tmp_path):
     def sizes(jobs):
         return sorted(len(job.runs) for job in jobs)
 
-    assert sizes(group_seeds(tasks(), 1)) == [5, 5]
-    assert all({r.case_id for r in job.runs} == {job.case_id} for job in group_seeds(tasks(), 1))
+    assert sizes(group_seeds(tasks(), 1)) == [10]  # two cases that differ only in lr stack as one
+    assert {r.case_id for r in group_seeds(tasks(), 1)[0].runs} == {"lr0.001", "lr0.002"}
+    wider = tasks()[:5] + [RunTask(t.run_hash + "w", t.case_id + "w", t.seed,
+                                   with_seed(tiny(**{"model.g_widths": [64, 64]}), t.seed).model_dump(mode="json"),
+                                   t.run_dir + "w") for t in tasks()[:5]]
+    assert sizes(group_seeds(wider, 1)) == [5, 5]  # other shapes: a stack of their own
     assert sizes(group_seeds(tasks(), 4)) == [2, 2, 3, 3]  # halves, so that every worker has a group
     assert sizes(group_seeds(tasks(), 16)) == [1] * 10 and not any(j.members for j in group_seeds(tasks(), 16))
     assert sizes(group_seeds(tasks(**{"train.vectorize_seeds": False}), 1)) == [1] * 10
@@ -258,14 +262,14 @@ def test_a_study_trains_its_seeds_batched_and_says_so(tmp_path):
     study, out = write_study(tmp_path), tmp_path / "out"
     run_study(study, out, live=False)
     described = {f: json.loads((out / f / "config.json").read_text()) for f in run_folders(out)}
-    baseline = [d for f, d in described.items() if f.startswith("runs/baseline/")]
-    assert len(baseline) == 2
-    assert baseline[0]["seed_batched_with"] == [baseline[1]["run_hash"]]
-    assert baseline[1]["seed_batched_with"] == [baseline[0]["run_hash"]]
+    stacked = [d for f, d in described.items() if f.startswith(("runs/baseline/", "runs/lr-high/"))]
+    assert len(stacked) == 4  # the baseline's seeds and lr-high's (it changes only the lr) in one stack
+    for mine in stacked:
+        assert sorted(mine["seed_batched_with"]) == sorted(d["run_hash"] for d in stacked if d is not mine)
     from ganstudy.report import write_report
 
     res, folder = write_report(out)
-    assert "seed-batched with 1 other seed" in (folder / "report.md").read_text()
+    assert "stacked with 3 other runs" in (folder / "report.md").read_text()
     walls = {json.loads((out / f / "result.json").read_text())["wall_seconds"] for f in run_folders(out)}
     assert res.provenance["total_train_seconds"] == pytest.approx(sum(walls), abs=0.2)  # a group's time counted once
 

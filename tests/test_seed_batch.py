@@ -131,7 +131,22 @@ def _function(run_dir, cfg):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_each_member_equals_its_separate_run(case, tmp_path):
-    cfgs = [with_seed(tiny(**CASES[case]), seed) for seed in (0, 1, 2)]
+    _members_are_their_runs([with_seed(tiny(**CASES[case]), seed) for seed in (0, 1, 2)], tmp_path)
+
+
+def test_stacked_cases_each_equal_their_separate_run(tmp_path):
+    """Cases that differ in learning rate, Adam's betas, schedule and data scaling stack like
+    seeds: each member keeps its own settings (its logged lr is its schedule's)."""
+    cfgs = [with_seed(tiny(), 0), with_seed(tiny(**{"optim.lr": 0.001}), 1),
+            with_seed(tiny(**{"data.scale": "zero_one", "optim.schedule": "cosine", "optim.beta1": 0.9}), 2)]
+    assert len({group_key(c) for c in cfgs}) == 1
+    _members_are_their_runs(cfgs, tmp_path)
+    lrs = [[json.loads(line)["lr_g"] for line in (tmp_path / f"g{k}" / "metrics.jsonl").read_text().splitlines()]
+           for k in range(3)]
+    assert lrs[0][-1] == 2e-4 and lrs[1][-1] == 1e-3 and lrs[2][-1] < lrs[2][0]
+
+
+def _members_are_their_runs(cfgs, tmp_path):
     grouped = train_seed_group(cfgs, [tmp_path / f"g{c.train.seed}" for c in cfgs])
     for cfg, result in zip(cfgs, grouped):
         seed = cfg.train.seed
@@ -152,6 +167,9 @@ def test_each_member_equals_its_separate_run(case, tmp_path):
         assert result.metrics["fid"] == pytest.approx(alone.metrics["fid"], rel=1e-3)
         files = sorted(p.relative_to(tmp_path / f"a{seed}").as_posix() for p in (tmp_path / f"a{seed}").rglob("*"))
         assert files == sorted(p.relative_to(tmp_path / f"g{seed}").as_posix() for p in (tmp_path / f"g{seed}").rglob("*"))
+        saved = torch.load(tmp_path / f"g{seed}" / CHECKPOINT, weights_only=True)["opt_g"]["param_groups"][0]
+        assert saved["lr"] == rows[0][-1]["lr_g"]  # its own learning rate, not the stack's list
+        assert saved["betas"] == (cfg.optim.beta1, cfg.optim.beta2)
     # ... and the comparison can tell seeds apart: member 0 is not seed 1's run
     mine, other = _function(tmp_path / "g0", cfgs[0]), _function(tmp_path / "a1", cfgs[1])
     assert not torch.allclose(mine[0], other[0], atol=5e-3)
@@ -205,12 +223,39 @@ def test_members_at_different_iterations_train_alone_or_in_the_largest_set(tmp_p
         assert same_weights(run_weights(dirs[seed]), run_weights(tmp_path / f"r{seed}"))
 
 
+def test_members_at_two_iterations_stack_in_two_sets_as_in_one(tmp_path):
+    """Seeds 0 and 1 stopped together at iteration 5, seeds 2 and 3 not started: each pair
+    stacks, and every run ends bit for bit as in one stack of four (a member's arithmetic does
+    not depend on which members share its stack)."""
+    import os
+    import signal
+
+    cfgs = [with_seed(tiny(), seed) for seed in range(4)]
+    dirs = [tmp_path / f"m{seed}" for seed in range(4)]
+
+    def ctrl_c_at_5(done, total, row):
+        if done == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    assert [r.status for r in train_seed_group(cfgs[:2], dirs[:2], progress=[ctrl_c_at_5, None])] == ["interrupted"] * 2
+    assert [r.status for r in train_seed_group(cfgs, dirs)] == ["complete"] * 4
+    one = [tmp_path / f"one{seed}" for seed in range(4)]
+    train_seed_group(cfgs, one)
+    for mine, theirs in zip(dirs, one):
+        assert same_weights(run_weights(mine), run_weights(theirs)), mine.name
+    described = [json.loads((d / "config.json").read_text()) for d in dirs]
+    assert described[2]["seed_batched_with"] == [described[3]["run_hash"]]
+
+
 def _alone(cfg, folder):
     train(cfg, folder)
     return folder
 
 
-def test_group_keys_ignore_only_the_seed():
+def test_group_keys_ignore_only_what_members_may_differ_in():
     assert group_key(with_seed(tiny(), 0)) == group_key(with_seed(tiny(), 5))
-    assert group_key(tiny()) != group_key(tiny(**{"optim.lr": 0.001}))
+    assert group_key(tiny()) == group_key(tiny(**{"optim.lr": 0.001, "data.scale": "zero_one"}))
+    for other in ({"loss.kind": "mse_sigmoid"}, {"train.batch_size": 8}, {"model.g_batchnorm": False},
+                  {"train.d_learns_in_g_step": True}, {"train.iterations": 7}, {"train.precision": "bf16"}):
+        assert group_key(tiny()) != group_key(tiny(**other)), other
     assert tiny(**{"train.vectorize_seeds": False}).run_hash() == tiny().run_hash()  # execution, not the run

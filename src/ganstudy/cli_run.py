@@ -84,6 +84,9 @@ def _train_and_report(trainer, resume: bool) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .cores import CoreSample
+
+    cores = CoreSample()  # sampled while the imports below run
     from .config import load_config
     from .train import Trainer
 
@@ -99,24 +102,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device,
                           progress=_progress_bar(sys.stderr.isatty() and not args.quiet),
-                          log=_with_first_line(_set_threads(args.threads)))
+                          log=_with_first_line(_set_threads(args.threads, cores)))
         return _train_and_report(trainer, args.resume)
     finally:
         torch.set_num_threads(before)
 
 
-def _set_threads(threads: int | str) -> str:
+def _set_threads(threads: int | str, cores: CoreSample) -> str:
     """torch threads for a lone run: the cores that are free now (never more: a busy core stalls
     every thread at each step), or what --threads says. Returns the line that says so."""
     import torch
 
-    from .cores import free_cores
-
     line = f"torch threads: {threads} (--threads)"
     if threads == "auto":
-        free, cores = free_cores()
+        free, total = cores.free()
         threads = free
-        line = f"torch threads: {free} ({free} of {cores} core{'s' if cores > 1 else ''} free; --threads N to choose)"
+        line = f"torch threads: {free} ({free} of {total} core{'s' if total > 1 else ''} free; --threads N to choose)"
     torch.set_num_threads(int(threads))
     return line
 

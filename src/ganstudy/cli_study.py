@@ -178,7 +178,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     batched = {group_key(r.config) for r, p in zip(runs, pays) if p}
     alone = pays.count(False)
     if batched:
-        print(f"seed-batched: the runs train as {len(batched)} groups of one configuration's seeds"
+        print(f"stacked: the runs train as {len(batched)} groups, each one batched model (the seeds of a case, "
+              "and cases that differ only in learning rate, Adam settings, schedule or data scaling)"
               + (f", {alone} alone (train.vectorize_seeds = false, or convolutional on a CPU)" if alone else "")
               + "; ganstudy run splits groups further to keep every --workers slot busy")
     else:

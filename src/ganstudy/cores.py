@@ -36,21 +36,48 @@ def _times() -> dict[int, tuple[int, int]]:
     return out
 
 
+def _own_jiffies() -> int:
+    """CPU time this process has used (all its threads), in /proc/stat's units."""
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+class CoreSample:
+    """How busy the cores are with other work, sampled from now until :meth:`free` is called:
+    a lone run starts the sample before its imports and reads it after them, so the sample
+    costs no time unless they took less than the sample needs. The process's own CPU time
+    (the imports) is taken out of what it sees."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        try:
+            self.before: tuple[dict[int, tuple[int, int]], int] | None = (_times(), _own_jiffies())
+        except (OSError, ValueError, IndexError):
+            self.before = None
+
+    def free(self, sample: float = 0.25) -> tuple[int, int]:
+        """(cores of this process's affinity left free by other work over at least ``sample``
+        seconds, all of them). Without /proc/stat every allowed core counts as free."""
+        cpus = allowed()
+        if self.before is None:
+            return len(cpus), len(cpus)
+        time.sleep(max(0.0, sample - (time.monotonic() - self.started)))
+        try:
+            after, own_after = _times(), _own_jiffies()
+        except (OSError, ValueError, IndexError):
+            return len(cpus), len(cpus)
+        before, own_before = self.before
+        busy = total = 0
+        for cpu in cpus:
+            if cpu in before and cpu in after:
+                busy += after[cpu][0] - before[cpu][0]
+                total += after[cpu][1] - before[cpu][1]
+        if total <= 0:
+            return len(cpus), len(cpus)
+        others = max(0, busy - (own_after - own_before)) / (total / len(cpus))  # cores' worth of other work
+        return max(1, len(cpus) - int(others + 1 - BUSY)), len(cpus)  # a core busy over half the time is taken
+
+
 def free_cores(sample: float = 0.25) -> tuple[int, int]:
-    """(cores of this process's affinity that were mostly idle over ``sample`` seconds, all of
-    them). Without /proc/stat every allowed core counts as free."""
-    cpus = allowed()
-    try:
-        before = _times()
-        time.sleep(sample)
-        after = _times()
-    except (OSError, ValueError):
-        return len(cpus), len(cpus)
-    free = 0
-    for cpu in cpus:
-        if cpu in before and cpu in after:
-            busy, total = (a - b for a, b in zip(after[cpu], before[cpu]))
-            free += total <= 0 or busy / total < BUSY
-        else:
-            free += 1
-    return max(1, free), len(cpus)
+    """(cores mostly idle over the next ``sample`` seconds, all cores of this process's affinity)."""
+    return CoreSample().free(sample)

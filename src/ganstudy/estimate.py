@@ -53,7 +53,7 @@ def _trainer(cfg: RunConfig, folder: str, data_root: str | Path | None):  # noqa
 def _steps(trainer, n: int) -> float:  # noqa: ANN001 - a Trainer
     """Seconds per iteration over ``n`` steps (after two of warm-up)."""
     from .steps import STEP_STYLES
-    from .train import autocast, real_batches
+    from .loop import autocast, real_batches
 
     step = STEP_STYLES[trainer.cfg.train.step_style]
     batch = real_batches([trainer.sampler], trainer.state)

@@ -13,7 +13,7 @@ from .config import RunConfig
 from .data import TrainingData, unscale
 from .data.registry import load_split
 from .errors import GanstudyError
-from .metrics import score_images
+from .metrics import score_embedded, score_images
 from .metrics.reference import Reference, reference_stats
 from .models import latent
 
@@ -84,9 +84,14 @@ def evaluator_for(cfg: RunConfig, reference: np.ndarray, description: str):  # n
     return fit(reference, description)
 
 
+#: Samples are generated (and embedded, by every evaluator) in chunks that divide this: the first
+#: k * GENERATE_CHUNK of n samples are, bit for bit, the k * GENERATE_CHUNK samples drawn alone.
+GENERATE_CHUNK = 500
+
+
 @torch.no_grad()
 def generate(g: torch.nn.Module, cfg: RunConfig, n: int, seed: int, device: torch.device | str = "cpu",
-             chunk: int = 500) -> np.ndarray:
+             chunk: int = GENERATE_CHUNK) -> np.ndarray:
     """``n`` samples as uint8 NHWC, from noise drawn by a generator of their own."""
     was_training = g.training
     g.eval()
@@ -103,3 +108,20 @@ def evaluate(g: torch.nn.Module, cfg: RunConfig, evaluator, reference: Reference
              device: torch.device | str = "cpu", samples: int | None = None) -> dict[str, Any]:
     images = generate(g, cfg, samples or cfg.eval.samples, seed, device)
     return score_images(evaluator, reference, images, cfg.eval.metrics)
+
+
+def evaluate_with_curve(g: torch.nn.Module, cfg: RunConfig, evaluator, reference: Reference,  # noqa: ANN001
+                        seed: int, device: torch.device | str, curve_samples: int) -> tuple[dict, dict]:
+    """(the curve's last point, the final score) from one generation: the curve's images are the
+    first ``curve_samples`` of the final's (same noise stream, same chunks), so they are
+    generated and embedded once, and each score is what its own evaluation would give. Only
+    for ``curve_samples`` a multiple of GENERATE_CHUNK (the noise of a shorter last chunk differs)."""
+    if curve_samples % GENERATE_CHUNK:
+        raise ValueError(f"curve_samples = {curve_samples} is not a multiple of {GENERATE_CHUNK}")
+    n = max(cfg.eval.samples, curve_samples)
+    feats, probs = evaluator.embed(generate(g, cfg, n, seed, device))
+    head = (feats[:curve_samples], None if probs is None else probs[:curve_samples])
+    curve = score_embedded(evaluator, reference, *head, cfg.eval.metrics)
+    final = score_embedded(evaluator, reference, feats[: cfg.eval.samples],
+                           None if probs is None else probs[: cfg.eval.samples], cfg.eval.metrics)
+    return curve, final

@@ -21,6 +21,7 @@ class RunInfo:
     config: dict[str, Any]  # flat resolved config
     wall_seconds: float | None
     described: dict[str, Any] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (phases.py), where recorded
 
     def metrics_log(self) -> list[dict[str, Any]]:
         return read_jsonl(self.run_dir / "metrics.jsonl") if self.run_dir else []
@@ -64,6 +65,7 @@ def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
             run_hash = study.run_hash(plan.id, seed)  # a fine-tune's includes the run it continues
             rec = store.get(run_hash)
             status, metrics, final, wall, run_dir, described, gave_up = "pending", {}, {}, None, None, {}, False
+            phases: dict[str, float] = {}
             if rec is not None:
                 run_dir = store.run_dir(rec)
                 status = store.state(rec)
@@ -72,6 +74,7 @@ def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
                 if result is None or described is None:
                     status, result, described = DAMAGED, result or {}, described or {}
                 metrics, final, wall = result.get("metrics") or {}, result.get("final") or {}, result.get("wall_seconds")
+                phases = result.get("phases") or {}
             row = RunRow(plan.id, seed, status, metrics, final, run_hash, gave_up)
-            runs.append(RunInfo(row, run_dir, cfg.flat(), wall, described))
+            runs.append(RunInfo(row, run_dir, cfg.flat(), wall, described, phases))
     return runs

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .atomic import write_json
 from .checkpoints import reconcile
+from .loop import run_loop, stop_on_ctrl_c
 from .config import RunConfig
 from .errors import GanstudyError
 from .models.stacked import (
@@ -41,15 +42,27 @@ from .train import (
     Trainer,
     load_resources,
     make_optimizers,
-    run_loop,
-    stop_on_ctrl_c,
 )
 
 
+#: Keys in which the members of one stacked model may differ. Each member keeps its own value:
+#: its seed's streams, its Adam's learning rates, betas and epsilon (optim.py steps each
+#: member's slice with its own), its schedule, and its data's scaling (each member samples its
+#: own batches). Everything else (networks, loss, step, batch size, iterations) is shared, so
+#: the members step as one model. Seeds of one case and cases that differ only here (a
+#: learning-rate change, a schedule, a sweep of lr) stack alike.
+MEMBER_KEYS = ("train.seed", "optim.lr", "optim.lr_g", "optim.lr_d", "optim.beta1", "optim.beta2", "optim.eps",
+               "optim.schedule", "optim.milestones", "optim.milestone_unit", "optim.values", "optim.milestone_after",
+               "optim.gamma", "optim.min_factor", "data.scale")
+
+
 def group_key(cfg: RunConfig) -> str:
-    """Runs with the same key differ only in their seed and can train as one seed group."""
+    """Runs with the same key can train as members of one stacked model: the seeds of a
+    configuration, and configurations that differ only in MEMBER_KEYS."""
     tree = cfg.model_dump(mode="json")
-    tree["train"].pop("seed")
+    for key in MEMBER_KEYS:
+        section, name = key.split(".")
+        tree[section].pop(name, None)
     return json.dumps(tree, sort_keys=True)
 
 
@@ -79,9 +92,9 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
     """Train (or resume, or just collect) the runs ``cfgs[i]`` in ``dirs[i]``, seed-batched."""
     keys = {group_key(c) for c in cfgs}
     if len(keys) != 1:
-        raise ValueError("a seed group's configs must differ only in train.seed")
+        raise ValueError(f"a seed group's configs must differ only in {', '.join(MEMBER_KEYS)}")
     progress = list(progress) if progress is not None else [None] * len(cfgs)
-    resources = load_resources(cfgs[0], data_root)
+    resources = load_resources(cfgs[0], data_root)  # the images and scoring set-up: data.scale acts when sampling
 
     def trainer(i: int) -> Trainer:
         return Trainer(cfgs[i], dirs[i], data_root=data_root, device=device, progress=progress[i], resources=resources,
@@ -103,21 +116,28 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
         else:
             members.append((i, run, where))
 
-    # The largest set of members standing at the same iteration steps together; the others
-    # (a run interrupted alone, a kill between two members' checkpoints) continue alone.
+    # Members standing at the same iteration step together, one stacked set per iteration (a
+    # run interrupted alone, a kill between two members' checkpoints); a set of one, or one
+    # whose layers cannot stack, continues alone. A member's arithmetic does not depend on
+    # which other members share its stack, so how the members are split changes no result.
     by_start: dict[int, list[tuple[int, Trainer, Start]]] = {}
     for member in members:
         by_start.setdefault(member[2].iteration, []).append(member)
-    together = max(by_start.values(), key=len, default=[])
-    batched = batched_state([run for _, run, _ in together]) if len(together) > 1 else None
-    if batched is None:
-        together = []
-    for i, _, _ in members:
-        if all(i != j for j, _, _ in together):
-            results[i] = trainer(i).run(resume=True)
-    if batched is None:
-        return results  # type: ignore[return-value]
-    members = together
+    stacks = []
+    for together in by_start.values():
+        batched = batched_state([run for _, run, _ in together]) if len(together) > 1 else None
+        if batched is None:
+            for i, _, _ in together:
+                results[i] = trainer(i).run(resume=True)
+        else:
+            stacks.append((together, batched))
+    for together, batched in stacks:
+        for (i, run, _), result in zip(together, _train_stacked(together, batched)):
+            results[i] = result
+    return results  # type: ignore[return-value]
+
+
+def _train_stacked(members: list[tuple[int, Trainer, Start]], batched: GanState) -> list[RunResult]:
     runs = [run for _, run, _ in members]
     for run in runs:  # provenance: which runs trained together
         run.seed_batched_with = [r.run_hash for r in runs if r is not run]
@@ -134,10 +154,9 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
 
     with stop_on_ctrl_c(runs):
         ended = run_loop(runs, batched, [start for _, _, start in members], sync)
-    for (i, run, _), result in zip(members, ended):
+    for run, result in zip(runs, ended):
         run.finish(result)
-        results[i] = result
-    return results  # type: ignore[return-value]
+    return ended
 
 
 def batched_state(runs: list[Trainer]) -> GanState | None:
@@ -153,7 +172,7 @@ def batched_state(runs: list[Trainer]) -> GanState | None:
     set_dropout_generators(g, dropout)  # type: ignore[arg-type]
     set_dropout_generators(d, dropout)  # type: ignore[arg-type]
     first = states[0]
-    opt_g, opt_d, opt_dg = make_optimizers(first.cfg, g, d)
+    opt_g, opt_d, opt_dg = make_optimizers([s.cfg for s in states], g, d)
     stack_optimizer_state(opt_g, g, [s.opt_g.state_dict() for s in states])
     stack_optimizer_state(opt_d, d, [s.opt_d.state_dict() for s in states])
     if opt_dg is not None:

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from .config import RunConfig
 from .losses import GanLoss, gradient_penalty
 from .models import latent
+from .optim import FusedAdam
 
 #: Names of the per-iteration statistics, in the order a step returns them.
 STAT_NAMES = ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "g_loss")
@@ -41,9 +42,9 @@ class GanState:
     cfg: RunConfig
     g: nn.Module
     d: nn.Module
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
-    opt_dg: torch.optim.Optimizer | None  # D's own Adam in the combined model (d_learns_in_g_step)
+    opt_g: FusedAdam
+    opt_d: FusedAdam
+    opt_dg: FusedAdam | None  # D's own Adam in the combined model (d_learns_in_g_step)
     loss: GanLoss
     rngs: list[torch.Generator]  # training streams (batch indices, noise, interpolation), one per run
     device: torch.device
@@ -111,7 +112,7 @@ def no_param_grads(module: nn.Module, enabled: bool) -> Iterator[None]:
         module.requires_grad_(True)
 
 
-def _update(opt: torch.optim.Optimizer, loss: Tensor) -> None:
+def _update(opt: FusedAdam, loss: Tensor) -> None:
     opt.zero_grad(set_to_none=True)
     loss.sum().backward()  # members' losses add up: each member's parameters get their own gradient
     opt.step()

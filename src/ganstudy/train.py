@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
-import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager as ContextManager, ExitStack, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from . import __version__, faults
+from . import __version__
 from .atomic import atomic_write, read_jsonl, write_json, write_text
-from .checkpoints import CHECKPOINT, PENDING, drop_pending, promote
+from .checkpoints import CHECKPOINT, PENDING, drop_pending
 from .checkpoints import load as load_checkpoint
 from .config import RunConfig, finetuned_hash
 from .data import load_training_data, scale, unscale
@@ -37,8 +34,9 @@ from .tracking import RunInfo, Tracker
 from .losses import get as get_loss
 from .models import build, count_parameters, latent
 from .models.registry import get as get_arch
-from .schedules import lr_factor
-from .steps import STAT_NAMES, STEP_STYLES, GanState
+from .optim import FusedAdam
+from .phases import PhaseClock
+from .steps import STAT_NAMES, GanState
 
 __all__ = ["CHECKPOINT", "RunResult", "Trainer", "train", "read_result", "load_generator"]  # CHECKPOINT: checkpoints.py
 
@@ -80,6 +78,7 @@ class RunResult:
     reason: str = ""
     metrics: dict[str, float] = field(default_factory=dict)  # the final evaluation
     protocol: dict[str, Any] = field(default_factory=dict)  # how it was measured
+    phases: dict[str, float] = field(default_factory=dict)  # this process's seconds by phase (phases.py)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,18 +143,28 @@ def load_resources(cfg: RunConfig, data_root: str | Path | None, log: Callable[[
     return Resources(data, *scoring_setup(cfg, data, data_root))
 
 
-def make_optimizers(cfg: RunConfig, g: torch.nn.Module, d: torch.nn.Module) -> tuple[
-        torch.optim.Optimizer, torch.optim.Optimizer, torch.optim.Optimizer | None]:
-    """G's and D's Adam, and D's second Adam when D also learns in the G step.
+def make_optimizers(cfg: RunConfig | Sequence[RunConfig], g: torch.nn.Module, d: torch.nn.Module) -> tuple[
+        FusedAdam, FusedAdam, FusedAdam | None]:
+    """G's and D's Adam, and D's second Adam when D also learns in the G step; for stacked
+    networks (a list of the members' configs), each member with its own settings.
 
-    ``fused``: one kernel updates every tensor of a network (the same Adam arithmetic; 5-6x
-    faster than torch's default per-tensor loop for these models on a CPU, see benchmarks/)."""
-    o = cfg.optim
-    adam = dict(betas=(o.beta1, o.beta2), eps=o.eps, fused=True)
-    opt_g = torch.optim.Adam(g.parameters(), lr=o.base_lr("g"), **adam)
-    opt_d = torch.optim.Adam(d.parameters(), lr=o.base_lr("d"), **adam)
+    Fused: one kernel updates every tensor of a network (the same Adam arithmetic; 5-6x
+    faster than torch's default per-tensor loop for these models on a CPU, see benchmarks/),
+    called without torch.optim's start-up cost (:mod:`ganstudy.optim`)."""
+    cfgs = [cfg] if isinstance(cfg, RunConfig) else list(cfg)
+    members = None if isinstance(cfg, RunConfig) else len(cfgs)
+
+    def adam(params: Any, net: str) -> FusedAdam:
+        lrs = [c.optim.base_lr(net) for c in cfgs]
+        betas = [(c.optim.beta1, c.optim.beta2) for c in cfgs]
+        eps = [c.optim.eps for c in cfgs]
+        if members is None:
+            return FusedAdam(params, lrs[0], betas[0], eps[0])
+        return FusedAdam(params, lrs, betas, eps, members=members)
+
+    opt_g, opt_d = adam(g.parameters(), "g"), adam(d.parameters(), "d")
     # Keras compiles the combined model with its own optimizer: D's steps there have their own moments.
-    opt_dg = torch.optim.Adam(d.parameters(), lr=o.base_lr("g"), **adam) if cfg.train.d_learns_in_g_step else None
+    opt_dg = adam(d.parameters(), "g") if cfgs[0].train.d_learns_in_g_step else None
     return opt_g, opt_d, opt_dg
 
 
@@ -196,6 +205,7 @@ class Trainer:
             self.run_hash = finetuned_hash(self.run_hash, self.source_hash)
         self._stop_requested = False
         self.seed_batched_with: list[str] | None = None
+        self.clock = PhaseClock()
 
     # ------------------------------------------------------------------ set-up
     def _build(self, own_dropout_stream: bool = False) -> None:
@@ -379,13 +389,34 @@ class Trainer:
         seed = derive_seed(self.cfg.train.seed, "eval", self.cfg.eval.seed)
         samples = min(self.cfg.eval.curve_samples, self.cfg.eval.samples) if curve else None
         scored = evaluate(self.state.g, self.cfg, self.evaluator, self.reference, seed, self.device, samples)
+        self._log_eval(done, scored, final, curve)
+        return scored
+
+    def _log_eval(self, done: int, scored: dict[str, Any], final: bool, curve: bool = False) -> None:
         row = {"iteration": done, "final": final, **({"curve": True} if curve else {}), **scored["metrics"],
                "protocol": scored["protocol"]["id"]}
         with open(self.dir / "eval.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
         if self.tracker is not None:
             self.tracker.scalars(done, scored["metrics"], "final/" if final else "eval/")
-        return scored
+
+    def _evaluate_end(self, done: int, curve: bool) -> dict[str, Any] | None:
+        """The final score, and the curve's last point if there is a curve: one generation for both."""
+        if self.evaluator is None:
+            return None
+        from .evaluation import GENERATE_CHUNK, evaluate_with_curve
+
+        samples = min(self.cfg.eval.curve_samples, self.cfg.eval.samples)
+        if curve and samples % GENERATE_CHUNK:  # its images are not the final's first: scored on their own
+            self._evaluate(done, curve=True)
+        if not curve or samples % GENERATE_CHUNK:
+            return self._evaluate(done, final=True)
+        seed = derive_seed(self.cfg.train.seed, "eval", self.cfg.eval.seed)
+        point, final = evaluate_with_curve(self.state.g, self.cfg, self.evaluator, self.reference, seed, self.device,
+                                           samples)
+        self._log_eval(done, point, final=False, curve=True)
+        self._log_eval(done, final, final=True)
+        return final
 
     def _row(self, iteration: int, stats: list[float], elapsed: float, lrs: dict[str, float]) -> dict[str, float]:
         named = dict(zip(STAT_NAMES, stats))
@@ -408,14 +439,15 @@ class Trainer:
             raise GanstudyError(
                 f"{self.dir} already holds a run. Use --resume to continue it, or choose another --out folder."
             )
-        self._build(own_dropout_stream)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        drop_pending(self.dir)  # a group's uncommitted checkpoint (its group reconciled it first, if together)
-        start = Start(0, {}, 0.0)
-        if has_ckpt:
-            start = Start(*self._load_checkpoint())
-        elif self.init_from is not None:
-            self._start_from(self.init_from / CHECKPOINT)
+        with self.clock("set-up"):
+            self._build(own_dropout_stream)
+            self.dir.mkdir(parents=True, exist_ok=True)
+            drop_pending(self.dir)  # a group's uncommitted checkpoint (its group reconciled it first, if together)
+            start = Start(0, {}, 0.0)
+            if has_ckpt:
+                start = Start(*self._load_checkpoint())
+            elif self.init_from is not None:
+                self._start_from(self.init_from / CHECKPOINT)
         self._trim_logs(start.iteration)  # lines past the checkpoint (or of a start that never checkpointed) go
         finished = read_result(self.dir)
         if finished is not None and finished.status in ("complete", "diverged"):
@@ -443,6 +475,8 @@ class Trainer:
 
     def run(self, resume: bool = False) -> RunResult:
         """Train to the end. With ``resume``, continue from the folder's checkpoint if it has one."""
+        from .loop import run_loop, stop_on_ctrl_c
+
         start = self.prepare(resume)
         if isinstance(start, RunResult):
             return start
@@ -452,6 +486,7 @@ class Trainer:
         return result
 
     def finish(self, result: RunResult) -> None:
+        result.phases = self.clock.to_json()
         if result.status != "interrupted":  # result.json exists only for runs that ended
             write_json(self.dir / "result.json", result.to_json())
         self._write_status(result.status, result.iterations, reason=result.reason)
@@ -463,156 +498,6 @@ class Trainer:
         summary = summary_line(int(last["iteration"]), last) if last else ""
         wall = (now if now is not None else time.perf_counter()) - t0
         return RunResult(status, iterations, self.total, last, round(wall, 3), self.run_hash, summary, reason)
-
-
-def autocast(precision: str, device: torch.device) -> ContextManager[Any]:
-    """The training step's arithmetic: fp32, or bf16 autocast (the matrix products and
-    convolutions in bfloat16, weights, gradients and Adam in fp32; losses stay fp32). Re-entrant."""
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return nullcontext()
-
-
-def real_batches(samplers: list[Sampler], state: GanState) -> Callable[[], torch.Tensor]:
-    """Where a step draws real images: the run's sampler, or every member's stacked (S, N, ...)."""
-    if state.members is None:
-        return samplers[0]
-    return lambda: torch.stack([sample() for sample in samplers])
-
-
-@contextmanager
-def stop_on_ctrl_c(runs: list[Trainer]) -> Iterator[None]:
-    """Ctrl-C asks the runs to save a checkpoint and stop at the next iteration; a second
-    Ctrl-C stops at once."""
-    def request(signum, frame) -> None:  # noqa: ANN001
-        if any(r._stop_requested for r in runs):
-            raise KeyboardInterrupt
-        for r in runs:
-            r._stop_requested = True
-
-    try:
-        previous = signal.signal(signal.SIGINT, request)
-    except ValueError:  # not the main thread: no Ctrl-C handling needed
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
-             sync: Callable[[int], None] | None = None) -> list[RunResult]:
-    """Train ``runs`` from ``starts`` to the end: one run with its own ``state``, or the
-    members of a seed group stepping together in a seed-batched ``state``. Every run logs,
-    samples, checkpoints and is scored in its own folder; ``sync(i)`` first copies member i's
-    slice of the batched state into its own networks and optimizers."""
-    cfg, total = runs[0].cfg, runs[0].total
-    t = cfg.train
-    start = starts[0].iteration
-    assert all(s.iteration == start for s in starts), "members must stand at the same iteration"
-    step = STEP_STYLES[t.step_style]
-    precision = autocast(t.precision, state.device)
-    samplers = [r.sampler for r in runs]
-    real_batch = real_batches(samplers, state)
-    base_lr = {net: cfg.optim.base_lr(net) for net in ("g", "d")}
-    t0 = [time.perf_counter() - s.elapsed for s in starts]
-    last = [s.last for s in starts]
-    results: list[RunResult | None] = [None] * len(runs)
-    synced: list[int | None] = [None] * len(runs)
-    points = cfg.eval.curve_points if cfg.eval.metrics else 0
-    curve_at = {round(total * k / points) for k in range(1, points)} - {0, total} if points else set()
-
-    def own(i: int, it: int) -> None:  # member i's own networks hold its state after iteration ``it``
-        if sync is not None and synced[i] != it:
-            sync(i)
-            synced[i] = it
-
-    group = len(runs) > 1  # members commit their checkpoints together (checkpoints.py)
-
-    def commit() -> None:
-        for k, r in enumerate(runs if group else []):
-            promote(r.dir)
-            if k == 0:
-                faults.hit("member-commit")
-
-    with ExitStack() as files:
-        logs = [files.enter_context(open(r.dir / "metrics.jsonl", "a", encoding="utf-8")) for r in runs]
-        for it in range(start, total):
-            if any(r._stop_requested for r in runs):
-                for i, r in enumerate(runs):
-                    if results[i] is None:
-                        own(i, it - 1)
-                        r._save_checkpoint(it, last[i], time.perf_counter() - t0[i], pending=group)
-                        results[i] = r._result("interrupted", it, last[i], t0[i],
-                                               "stopped by Ctrl-C; run again with --resume")
-                commit()
-                return results  # type: ignore[return-value]
-            factor = lr_factor(cfg.optim, it, total, samplers[0].per_epoch)
-            for name, opt in (("g", state.opt_g), ("d", state.opt_d), ("g", state.opt_dg)):
-                if opt is not None:
-                    for group in opt.param_groups:
-                        group["lr"] = base_lr[name] * factor
-            lrs = {"lr_g": base_lr["g"] * factor, "lr_d": base_lr["d"] * factor}
-            for sp in samplers:
-                sp.iteration = it
-            with precision:
-                stats = step(state, real_batch).tolist()
-            per_run = [stats] if state.members is None else stats
-            done = it + 1
-            for i, r in enumerate(runs):
-                if results[i] is not None:  # a member that diverged: its networks still step, unused
-                    continue
-                values, now = per_run[i], time.perf_counter() - t0[i]
-                if not all(math.isfinite(v) for v in values):
-                    results[i] = r._result("diverged", it, r._row(it, values, now, lrs), t0[i],
-                                           f"a loss became {values} at iteration {it}")
-                    continue
-                if it % t.log_every == 0 or done == total:
-                    last[i] = r._row(it, values, now, lrs)
-                    logs[i].write(json.dumps(last[i]) + "\n")
-                    logs[i].flush()
-                    if r.tracker is not None:
-                        r.tracker.scalars(done, last[i])
-                if r.progress is not None:  # the bar shows this iteration's losses
-                    r.progress(done, total, r._row(it, values, now, lrs))
-                if it % t.sample_every == 0 or done == total:
-                    own(i, it)
-                    r._save_samples(it)
-                if cfg.eval.every and done % cfg.eval.every == 0 and done != total:
-                    own(i, it)
-                    r._evaluate(done)
-                if done in curve_at:
-                    own(i, it)
-                    r._evaluate(done, curve=True)
-                if done % t.checkpoint_every == 0 or done == total:
-                    own(i, it)
-                    if not r._models_finite():
-                        results[i] = r._result("diverged", it, last[i], t0[i],
-                                               f"weights became non-finite by iteration {it}")
-                        continue
-                    r._save_checkpoint(done, last[i], time.perf_counter() - t0[i], pending=group)
-                    r._write_status("running", done)
-                    faults.hit("member-checkpoint" if group else "checkpoint")
-            if done % t.checkpoint_every == 0 or done == total:
-                commit()
-            if all(res is not None for res in results):
-                return results  # type: ignore[return-value]
-    end = time.perf_counter()  # training ends for every member at once; scoring is not training time
-    complete = [i for i, res in enumerate(results) if res is None]
-    for i in complete:
-        results[i] = runs[i]._result("complete", total, last[i], t0[i], now=end)
-    faults.hit("scoring")
-    for i in complete:
-        own(i, total - 1)  # the state after the last iteration
-        if runs[i].log and runs[i].evaluator is not None:
-            runs[i].log(f"scoring {cfg.eval.samples} generated images...")
-        if points:
-            runs[i]._evaluate(total, curve=True)  # the curve's last point, on the curve's protocol
-        scored = runs[i]._evaluate(total, final=True)
-        if scored is not None:
-            results[i].metrics, results[i].protocol = scored["metrics"], scored["protocol"]  # type: ignore[union-attr]
-    return results  # type: ignore[return-value]
 
 
 def scoring_changed(run_dir: str | Path, cfg: RunConfig) -> bool:

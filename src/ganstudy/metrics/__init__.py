@@ -112,9 +112,14 @@ def score(real: Features, fake: Features, metrics: list[str] | None = None) -> d
 def score_images(evaluator: Evaluator, reference: Reference, images: np.ndarray,
                  metrics: list[str] | None = None) -> dict[str, Any]:
     """Score uint8 NHWC images against a reference; the result carries its protocol."""
-    feats, probs = evaluator.embed(images)
+    return score_embedded(evaluator, reference, *evaluator.embed(images), metrics)
+
+
+def score_embedded(evaluator: Evaluator, reference: Reference, feats: np.ndarray, probs: np.ndarray | None,
+                   metrics: list[str] | None = None) -> dict[str, Any]:
+    """Score images already embedded by ``evaluator`` (features and class probabilities)."""
     values = score(Features(reference.features, reference.probs, reference.radii), Features(feats, probs), metrics)
-    return {"metrics": values, "protocol": protocol(evaluator, reference, len(images))}
+    return {"metrics": values, "protocol": protocol(evaluator, reference, len(feats))}
 
 
 def protocol(evaluator: Evaluator, reference: Reference, n_generated: int) -> dict[str, Any]:

@@ -88,7 +88,14 @@ def _squared(a: np.ndarray, b: torch.Tensor) -> torch.Tensor:
     return sq.add_((a_t * a_t).sum(1)[:, None]).clamp_(min=0.0)
 
 
-def kth_neighbour_radii(x: np.ndarray, k: int | tuple[int, ...], chunk: int = 2048, squared: bool = False) -> np.ndarray:
+#: Rows of distances computed at a time by the k-NN metrics: a 256 x 10,000 block stays in cache
+#: between the matrix product and the selection (10,000 fakes' radii: 0.56 s against 0.85 s in
+#: blocks of 2,048, one thread; the same values).
+KNN_CHUNK = 256
+
+
+def kth_neighbour_radii(x: np.ndarray, k: int | tuple[int, ...], chunk: int = KNN_CHUNK,
+                        squared: bool = False) -> np.ndarray:
     """Distance of each point of x to its k-th nearest other point (one column per k if a tuple)."""
     ks = (k,) if isinstance(k, int) else k
     x_t = torch.as_tensor(x, dtype=torch.float32)
@@ -110,7 +117,7 @@ class Manifold:
     coverage: float
 
 
-def manifold_metrics(real: np.ndarray, fake: np.ndarray, k_pr: int = 3, k_dc: int = 5, chunk: int = 2048,
+def manifold_metrics(real: np.ndarray, fake: np.ndarray, k_pr: int = 3, k_dc: int = 5, chunk: int = KNN_CHUNK,
                      real_radii: np.ndarray | None = None) -> Manifold:
     """Precision and recall (k_pr) and density and coverage (k_dc) in one pass over the
     real x fake distances, a chunk of real points at a time (memory stays bounded).

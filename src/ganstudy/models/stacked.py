@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,9 @@ from torch import Tensor, nn
 from ..errors import GanstudyError
 from ..registry import Registry
 from .layers import Fp32Sigmoid
+
+if TYPE_CHECKING:
+    from ..optim import FusedAdam
 
 
 class NotStackable(GanstudyError):
@@ -262,7 +265,7 @@ def set_dropout_generators(batched: nn.Module, generators: list[torch.Generator]
             m.generators = generators
 
 
-def stack_optimizer_state(opt: torch.optim.Optimizer, batched: nn.Module, states: Sequence[dict[str, Any]]) -> None:
+def stack_optimizer_state(opt: FusedAdam, batched: nn.Module, states: Sequence[dict[str, Any]]) -> None:
     """Load the members' optimizer state dicts (same optimizer, same step count) into ``opt``
     over the stacked parameters. Members with no state yet (a fresh run) load nothing."""
     if not states[0]["state"]:
@@ -278,7 +281,7 @@ def stack_optimizer_state(opt: torch.optim.Optimizer, batched: nn.Module, states
     opt.load_state_dict({"state": merged, "param_groups": states[0]["param_groups"]})
 
 
-def member_optimizer_state(opt: torch.optim.Optimizer, batched: nn.Module, i: int) -> dict[str, Any]:
+def member_optimizer_state(opt: FusedAdam, batched: nn.Module, i: int) -> dict[str, Any]:
     """Member ``i``'s slice of an optimizer over stacked parameters, as its own optimizer's state dict."""
     full = opt.state_dict()
     owners, names = _owners(batched), [n for n, _ in batched.named_parameters()]
@@ -287,4 +290,9 @@ def member_optimizer_state(opt: torch.optim.Optimizer, batched: nn.Module, i: in
         layer, own = owners[names[index]]
         state[index] = {key: (value.clone() if key == "step" else layer.to_member(own, value[i]))
                         for key, value in slot.items()}
-    return {"state": state, "param_groups": copy.deepcopy(full["param_groups"])}
+    groups = copy.deepcopy(full["param_groups"])
+    for group in groups:  # stacked cases: each member's own settings
+        for key in ("lr", "betas", "eps"):
+            if isinstance(group[key], list):
+                group[key] = group[key][i]
+    return {"state": state, "param_groups": groups}

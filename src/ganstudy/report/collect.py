@@ -13,6 +13,7 @@ import numpy as np
 from .. import __version__
 from ..analysis import Comparison, Pairing, RunRow, expectation_held, loss_moved, pairing_correlation, summary_sentence
 from ..results import DAMAGED, RunInfo, n_classes, study_table
+from ..phases import study_cost
 from ..rounds import comparisons, same_as_baseline, seeds_needed
 from ..runner import open_study, study_folder
 from ..store import StudyStore
@@ -156,6 +157,8 @@ def provenance(runs: list[RunInfo], study: Study) -> dict[str, Any]:
         if r.wall_seconds:
             together = frozenset([r.row.run_hash, *(r.described.get("seed_batched_with") or [])])
             walls[together] = max(walls.get(together, 0.0), r.wall_seconds)
+    cost = [(frozenset([r.row.run_hash, *(r.described.get("seed_batched_with") or [])]), r.phases)
+            for r in runs if r.phases]
     threads = sorted({int(r.described["threads"]) for r in runs if r.described.get("threads")})
     devices = sorted({str(r.described["device"]) for r in runs if r.described.get("device")})
     evaluators = sorted({_evaluator_of(r) for r in runs} - {""})
@@ -172,6 +175,7 @@ def provenance(runs: list[RunInfo], study: Study) -> dict[str, Any]:
         "evaluator (name-weights hash)": ", ".join(evaluators) or "-",
         "study file's commit when run": _saved_commit(study),
         "total_train_seconds": round(sum(walls.values()), 1),
+        "cost (runs that recorded it)": study_cost(cost),
     }
 
 

@@ -83,7 +83,7 @@ def metric_header(res: StudyResults) -> list[str]:
 
 def _trained(described: dict) -> str:
     others = described.get("seed_batched_with") or []
-    return f"seed-batched with {len(others)} other seed{'s' if len(others) > 1 else ''}" if others else "alone"
+    return f"stacked with {len(others)} other run{'s' if len(others) > 1 else ''}" if others else "alone"
 
 
 def main_header(res: StudyResults) -> list[str]:

@@ -1,0 +1,81 @@
+"""What a 1,000-iteration ``ganstudy train`` spends outside its training arithmetic.
+
+Runs ``ganstudy train`` as a user does (a fresh process, its own thread choice) ``--repeats``
+times and reads each run's ``phases`` from ``result.json`` (seconds by phase, timed inside
+the run: set-up, steps, logs, grids, curve points, checkpoints, final scoring). The rest of the
+process's wall time is start-up: the interpreter, ``import torch`` (which any PyTorch program
+pays, and is reported apart) and ganstudy's own imports and checks. ``import torch`` is timed
+in a fresh process in the same rounds.
+
+Prints, per phase, the median seconds and their share of the run, and two overhead shares:
+everything but the steps, and everything but the steps and ``import torch``.
+
+    GANSTUDY_DATA=../shared/data python benchmarks/overheads.py [--iterations 1000] [--repeats 3]
+                                                                 [--set KEY=VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ganstudy.phases import PHASES
+
+DEFAULT_SET = ["data.split=test", "data.holdout=2000"]  # the offline MNIST: the test split, 2,000 held out
+
+
+def one_run(iterations: int, overrides: list[str], folder: Path) -> tuple[float, dict[str, float]]:
+    args = [sys.executable, "-m", "ganstudy.cli", "train", "--out", str(folder), "--quiet",
+            "--set", f"train.iterations={iterations}"]
+    for item in overrides:
+        args += ["--set", item]
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    return wall, json.loads((folder / "result.json").read_text())["phases"]
+
+
+def torch_import() -> float:
+    code = "import time; t = time.perf_counter(); import torch; print(time.perf_counter() - t)"
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+    overrides = DEFAULT_SET + args.set
+    walls, phases, imports = [], {p: [] for p in PHASES}, []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(args.repeats):
+            imports.append(torch_import())
+            wall, spent = one_run(args.iterations, overrides, Path(tmp) / f"run{k}")
+            walls.append(wall)
+            for p in PHASES:
+                phases[p].append(spent.get(p, 0.0))
+    wall = statistics.median(walls)
+    median = {p: statistics.median(v) for p, v in phases.items()}
+    torch_s = statistics.median(imports)
+    start_up = wall - sum(median.values())
+    print(f"ganstudy train, {args.iterations} iterations ({' '.join(overrides)}), median of {args.repeats} processes:")
+    print(f"  {'phase':28s} {'seconds':>8s} {'share':>7s}")
+    rows = [("start-up: import torch", torch_s), ("start-up: the rest", start_up - torch_s),
+            *((p, median[p]) for p in PHASES)]
+    for name, seconds in rows:
+        print(f"  {name:28s} {seconds:8.3f} {seconds / wall:7.1%}")
+    print(f"  {'process wall time':28s} {wall:8.3f}")
+    steps = median["steps"]
+    print(f"overhead (all but the steps): {(wall - steps) / wall:.1%}; "
+          f"without import torch, which any PyTorch loop pays: {(wall - steps - torch_s) / (wall - torch_s):.1%}")
+
+
+if __name__ == "__main__":
+    main()
