@@ -51,5 +51,5 @@ def test_the_overheads_benchmark_reads_the_phases_of_a_real_run(tmp_path):
                            "--set", "data.dataset=mnist-mini", "--set", "data.holdout=500"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    for phase in ("start-up: import torch", "set-up", "steps", "curve", "scoring", "overhead (all but the steps)"):
+    for phase in ("a torch process (start, import, exit)", "set-up", "steps", "curve", "scoring", "overhead (all but the steps)"):
         assert phase in done.stdout, phase

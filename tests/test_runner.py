@@ -272,6 +272,13 @@ def test_a_study_trains_its_seeds_batched_and_says_so(tmp_path):
     assert "stacked with 3 other runs" in (folder / "report.md").read_text()
     walls = {json.loads((out / f / "result.json").read_text())["wall_seconds"] for f in run_folders(out)}
     assert res.provenance["total_train_seconds"] == pytest.approx(sum(walls), abs=0.2)  # a group's time counted once
+    phases = {f: json.loads((out / f / "result.json").read_text())["phases"] for f in run_folders(out)}
+    groups = {}  # each stack's steps once, every run's scoring and the rest
+    for f, p in phases.items():
+        groups[frozenset([described[f]["run_hash"], *(described[f]["seed_batched_with"] or [])])] = p["steps"]
+    total = sum(groups.values()) + sum(sum(v for k, v in p.items() if k != "steps") for p in phases.values())
+    cost = res.provenance["cost (runs that recorded it)"]
+    assert cost.startswith(f"{total:.0f} s of process time: training steps {sum(groups.values()):.0f} s"), cost
 
 
 def test_workers_auto_is_one_process_a_core_and_bad_counts_are_refused(tmp_path, capsys):

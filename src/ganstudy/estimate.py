@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import RunConfig
+from .phases import seconds_text
 from .study import Study
 
 #: A worker process's start: the interpreter, torch and ganstudy imported (measured ~3 s here).
@@ -134,11 +135,8 @@ def _span(values: list[float]) -> str:
 
 
 def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"~{seconds:.0f} s"
-    if seconds < 5400:
-        return f"~{seconds / 60:.0f} min"
-    return f"~{seconds / 3600:.1f} h"
+    """An estimated time: a measured one's text, marked as approximate."""
+    return "~" + seconds_text(seconds)
 
 
 def estimate(study: Study, data_root: str | Path | None = None, workers: int | None = None) -> Estimate:

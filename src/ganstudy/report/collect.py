@@ -157,8 +157,8 @@ def provenance(runs: list[RunInfo], study: Study) -> dict[str, Any]:
         if r.wall_seconds:
             together = frozenset([r.row.run_hash, *(r.described.get("seed_batched_with") or [])])
             walls[together] = max(walls.get(together, 0.0), r.wall_seconds)
-    cost = [(frozenset([r.row.run_hash, *(r.described.get("seed_batched_with") or [])]), r.phases)
-            for r in runs if r.phases]
+    cost = list({r.row.run_hash: (frozenset([r.row.run_hash, *(r.described.get("seed_batched_with") or [])]), r.phases)
+                 for r in runs if r.phases}.values())  # a run shared by several cases counts once
     threads = sorted({int(r.described["threads"]) for r in runs if r.described.get("threads")})
     devices = sorted({str(r.described["device"]) for r in runs if r.described.get("device")})
     evaluators = sorted({_evaluator_of(r) for r in runs} - {""})
