@@ -56,11 +56,12 @@ class FusedAdam:
         return slot
 
     def _hyper(self, i: int | None) -> tuple[float, float, float, float]:
+        """(lr, beta1, beta2, eps) of member ``i`` (None: of an unstacked optimizer). Each setting
+        is one value for all members, or a list of one per member."""
         group = self.param_groups[0]
-        lr, betas, eps = group["lr"], group["betas"], group["eps"]
-        pick = (lambda v: v if i is None or isinstance(v, (int, float)) else v[i])  # noqa: E731
-        b = betas if i is None or isinstance(betas[0], (int, float)) else betas[i]
-        return float(pick(lr)), float(b[0]), float(b[1]), float(pick(eps))
+        lr, eps = (_member(group[key], i, scalar=True) for key in ("lr", "eps"))
+        beta1, beta2 = _member(group["betas"], i, scalar=False)
+        return float(lr), float(beta1), float(beta2), float(eps)
 
     @torch.no_grad()
     def step(self) -> None:
@@ -125,3 +126,9 @@ class FusedAdam:
             self.state[p] = {"step": slot["step"].to(device=p.device, dtype=torch.float32).clone(),
                              "exp_avg": slot["exp_avg"].to(device=p.device, dtype=p.dtype).clone(),
                              "exp_avg_sq": slot["exp_avg_sq"].to(device=p.device, dtype=p.dtype).clone()}
+
+
+def _member(value: Any, i: int | None, scalar: bool) -> Any:
+    """Member i's value of a setting given once for all (a number, or a betas pair) or per member."""
+    shared = isinstance(value, (int, float)) if scalar else isinstance(value[0], (int, float))
+    return value if i is None or shared else value[i]
