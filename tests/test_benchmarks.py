@@ -5,7 +5,6 @@ import importlib.util
 import subprocess
 import sys
 
-import pytest
 from conftest import REPO, write_tiny_study
 
 

@@ -15,7 +15,7 @@ from ganstudy.losses import get as get_loss
 from ganstudy.models import build, count_parameters
 from ganstudy.schedules import lr_factor
 from ganstudy.steps import GanState, pytorch_step
-from ganstudy.train import make_optimizers
+from ganstudy.optim import make_optimizers
 
 # ---------------------------------------------------------------- the notebook's code (cells 13-20, 22)
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import GanstudyError
+
+if TYPE_CHECKING:
+    from .cores import CoreSample
 
 
 def _progress_bar(enabled: bool):
@@ -192,7 +196,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .config import Layer, build_config, flatten, parse_overrides
     from .data import load_training_data
     from .evaluation import evaluate, scoring_setup
-    from .train import derive_seed, load_generator
+    from .sampler import derive_seed
+    from .train import load_generator
 
     g, cfg = load_generator(run_dir, args.checkpoint)
     if args.set:

@@ -21,11 +21,12 @@ import torch
 from . import faults
 from .checkpoints import promote
 from .phases import timed
+from .sampler import real_batches
 from .schedules import lr_factor
 from .steps import STEP_STYLES, GanState
 
 if TYPE_CHECKING:
-    from .train import RunResult, Sampler, Start, Trainer
+    from .train import RunResult, Start, Trainer
 
 
 def autocast(precision: str, device: torch.device) -> ContextManager[Any]:
@@ -34,13 +35,6 @@ def autocast(precision: str, device: torch.device) -> ContextManager[Any]:
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
-
-
-def real_batches(samplers: list[Sampler], state: GanState) -> Callable[[], torch.Tensor]:
-    """Where a step draws real images: the run's sampler, or every member's stacked (S, N, ...)."""
-    if state.members is None:
-        return samplers[0]
-    return lambda: torch.stack([sample() for sample in samplers])
 
 
 @contextmanager

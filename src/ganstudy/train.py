@@ -10,12 +10,11 @@ that is interrupted and resumed ends with the same weights as one that was not.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,24 +26,19 @@ from .atomic import atomic_write, read_jsonl, write_json, write_text
 from .checkpoints import CHECKPOINT, PENDING, drop_pending
 from .checkpoints import load as load_checkpoint
 from .config import RunConfig, finetuned_hash
-from .data import load_training_data, scale, unscale
+from .data import load_training_data, unscale
 from .errors import GanstudyError
 from .images import save_grid
-from .tracking import RunInfo, Tracker
 from .losses import get as get_loss
 from .models import build, count_parameters, latent
 from .models.registry import get as get_arch
-from .optim import FusedAdam
+from .optim import make_optimizers
 from .phases import PhaseClock
+from .sampler import Sampler, derive_seed
 from .steps import STAT_NAMES, GanState
+from .tracking import RunInfo, Tracker
 
 __all__ = ["CHECKPOINT", "RunResult", "Trainer", "train", "read_result", "load_generator"]  # CHECKPOINT: checkpoints.py
-
-
-def derive_seed(seed: int, *purpose: object) -> int:
-    """A 63-bit seed for one purpose, so streams never overlap or depend on each other."""
-    text = ":".join(str(p) for p in (seed, *purpose))
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
 
 
 def resolve_device(name: str) -> torch.device:
@@ -87,39 +81,6 @@ class RunResult:
 Progress = Callable[[int, int, dict[str, float]], None]  # (iteration done, total, latest stats)
 
 
-class Sampler:
-    """Real batches: Keras-GAN's random indices with replacement, or shuffled real epochs."""
-
-    def __init__(self, images: torch.Tensor, cfg: RunConfig, rng: torch.Generator, device: torch.device,
-                 channels_last: bool = False) -> None:
-        self.images, self.cfg, self.rng, self.device = images, cfg, rng, device
-        self.channels_last = channels_last
-        self.n = images.shape[0]
-        self.batch = cfg.train.batch_size
-        if cfg.train.epochs and self.n < self.batch:
-            raise GanstudyError(f"train.batch_size = {self.batch} is larger than the {self.n} training images.")
-        self.per_epoch = max(self.n // self.batch, 1)
-        self.iteration = 0
-        self._perm: tuple[int, torch.Tensor] | None = None
-
-    def total_iterations(self) -> int:
-        t = self.cfg.train
-        return t.epochs * self.per_epoch if t.epochs else int(t.iterations)  # type: ignore[arg-type]
-
-    def __call__(self) -> torch.Tensor:
-        if self.cfg.train.epochs:
-            epoch, j = divmod(self.iteration, self.per_epoch)
-            if self._perm is None or self._perm[0] != epoch:
-                g = torch.Generator().manual_seed(derive_seed(self.cfg.train.seed, "epoch", epoch))
-                self._perm = (epoch, torch.randperm(self.n, generator=g))
-            idx = self._perm[1][j * self.batch : (j + 1) * self.batch]
-        else:
-            idx = torch.randint(0, self.n, (self.batch,), generator=self.rng)
-        batch = self.images[idx.to(self.images.device)]
-        batch = scale(batch, self.cfg.data.scale).to(self.device, non_blocking=True)
-        return batch.contiguous(memory_format=torch.channels_last) if self.channels_last else batch
-
-
 @dataclass
 class Resources:
     """What every run of one configuration shares: its data and, if it is scored, the
@@ -141,31 +102,6 @@ def load_resources(cfg: RunConfig, data_root: str | Path | None, log: Callable[[
     if log:
         log("reference: the evaluator's features of the real images the scores compare with (cached once computed)")
     return Resources(data, *scoring_setup(cfg, data, data_root))
-
-
-def make_optimizers(cfg: RunConfig | Sequence[RunConfig], g: torch.nn.Module, d: torch.nn.Module) -> tuple[
-        FusedAdam, FusedAdam, FusedAdam | None]:
-    """G's and D's Adam, and D's second Adam when D also learns in the G step; for stacked
-    networks (a list of the members' configs), each member with its own settings.
-
-    Fused: one kernel updates every tensor of a network (the same Adam arithmetic; 5-6x
-    faster than torch's default per-tensor loop for these models on a CPU, see benchmarks/),
-    called without torch.optim's start-up cost (:mod:`ganstudy.optim`)."""
-    cfgs = [cfg] if isinstance(cfg, RunConfig) else list(cfg)
-    members = None if isinstance(cfg, RunConfig) else len(cfgs)
-
-    def adam(params: Any, net: str) -> FusedAdam:
-        lrs = [c.optim.base_lr(net) for c in cfgs]
-        betas = [(c.optim.beta1, c.optim.beta2) for c in cfgs]
-        eps = [c.optim.eps for c in cfgs]
-        if members is None:
-            return FusedAdam(params, lrs[0], betas[0], eps[0])
-        return FusedAdam(params, lrs, betas, eps, members=members)
-
-    opt_g, opt_d = adam(g.parameters(), "g"), adam(d.parameters(), "d")
-    # Keras compiles the combined model with its own optimizer: D's steps there have their own moments.
-    opt_dg = adam(d.parameters(), "g") if cfgs[0].train.d_learns_in_g_step else None
-    return opt_g, opt_d, opt_dg
 
 
 @dataclass
