@@ -28,7 +28,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee 
 python3 -c "import torch, ganstudy; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" 2>&1 \
     | tee -a "$OUT/gpu.txt"
 
-# 1. The whole Keras-GAN study stacked on the GPU: each group timed, the study projected (3 and 10 seeds a case).
+# 1. The whole Keras-GAN study stacked on the GPU: each group timed, the study projected at 10 seeds a case.
 timeout 240 python3 benchmarks/study_on_device.py studies/keras-gan-mnist.toml --device cuda "${MINI[@]}" \
     --seeds 10 --iterations 50 --json "$OUT/groups-10-seeds.json" 2>&1 | tee "$OUT/study.txt"
 

@@ -134,11 +134,14 @@ def test_each_member_equals_its_separate_run(case, tmp_path):
     _members_are_their_runs([with_seed(tiny(**CASES[case]), seed) for seed in (0, 1, 2)], tmp_path)
 
 
-def test_stacked_cases_each_equal_their_separate_run(tmp_path):
-    """Cases that differ in learning rate, Adam's betas, schedule and data scaling stack like
-    seeds: each member keeps its own settings (its logged lr is its schedule's)."""
-    cfgs = [with_seed(tiny(), 0), with_seed(tiny(**{"optim.lr": 0.001}), 1),
-            with_seed(tiny(**{"data.scale": "zero_one", "optim.schedule": "cosine", "optim.beta1": 0.9}), 2)]
+@pytest.mark.parametrize("style", ["keras", "pytorch"])
+def test_stacked_cases_each_equal_their_separate_run(tmp_path, style):
+    """Cases that differ in learning rate, Adam's betas, schedule, data scaling and loss stack
+    like seeds: each member keeps its own settings (its logged lr is its schedule's)."""
+    cfgs = [with_seed(tiny(**{"train.step_style": style}), 0),
+            with_seed(tiny(**{"optim.lr": 0.001, "loss.kind": "mse_sigmoid", "train.step_style": style}), 1),
+            with_seed(tiny(**{"data.scale": "zero_one", "optim.schedule": "cosine", "optim.beta1": 0.9,
+                              "loss.label_smoothing": 0.1, "train.step_style": style}), 2)]
     assert len({group_key(c) for c in cfgs}) == 1
     _members_are_their_runs(cfgs, tmp_path)
     lrs = [[json.loads(line)["lr_g"] for line in (tmp_path / f"g{k}" / "metrics.jsonl").read_text().splitlines()]
@@ -255,7 +258,10 @@ def _alone(cfg, folder):
 def test_group_keys_ignore_only_what_members_may_differ_in():
     assert group_key(with_seed(tiny(), 0)) == group_key(with_seed(tiny(), 5))
     assert group_key(tiny()) == group_key(tiny(**{"optim.lr": 0.001, "data.scale": "zero_one"}))
-    for other in ({"loss.kind": "mse_sigmoid"}, {"train.batch_size": 8}, {"model.g_batchnorm": False},
+    assert group_key(tiny()) == group_key(tiny(**{"loss.kind": "mse_sigmoid", "loss.clip_eps": 1e-5}))
+    for other in ({"loss.kind": "mse"}, {"train.batch_size": 8}, {"model.g_batchnorm": False},
                   {"train.d_learns_in_g_step": True}, {"train.iterations": 7}, {"train.precision": "bf16"}):
-        assert group_key(tiny()) != group_key(tiny(**other)), other
+        assert group_key(tiny()) != group_key(tiny(**other)), other  # mse: D has no sigmoid, another network
+    critic = {"loss.kind": "wasserstein", "train.step_style": "pytorch"}  # a gradient penalty: its settings stay apart
+    assert group_key(tiny(**critic)) != group_key(tiny(**critic, **{"loss.clip_eps": 1e-5}))
     assert tiny(**{"train.vectorize_seeds": False}).run_hash() == tiny().run_hash()  # execution, not the run

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -104,6 +105,38 @@ register(GanLoss("mse", "linear", 0.5, least_squares, least_squares, summary="le
 register(_HingeLoss("hinge", "linear", 0.0, _hinge_real, _hinge_fake, summary="hinge loss, D without sigmoid"))
 register(GanLoss("wasserstein", "linear", 0.0, _critic_real, _critic_fake, gradient_penalty=True,
                  summary="Wasserstein critic with gradient penalty (loss.gp_weight)"))
+
+
+class MemberLosses:
+    """The losses of stacked runs whose loss settings differ (``loss.kind`` with one D head and
+    no gradient penalty, ``label_smoothing``, ``clip_eps``): member i's slice of D's output,
+    member-first (S, N, ...), gets member i's loss with member i's settings, so each loss is
+    the one its separate run computes. The settings a step passes are the first member's and
+    are not used here."""
+
+    gradient_penalty = False
+
+    def __init__(self, settings: list[Any]) -> None:  # each member's LossConfig
+        self.settings = settings
+        self.losses = [get(c.kind) for c in settings]
+        if len({loss.d_head for loss in self.losses}) != 1 or any(loss.gradient_penalty for loss in self.losses):
+            raise ValueError("stacked losses need one D head and no gradient penalty")
+        self.d_head = self.losses[0].d_head
+
+    def _each(self, out: Tensor, fn: Callable[[GanLoss, Any, Tensor], Tensor]) -> Tensor:
+        return torch.stack([fn(loss, c, out[i]) for i, (loss, c) in enumerate(zip(self.losses, self.settings))])
+
+    def d_real(self, out: Tensor, smoothing: float, eps: float) -> Tensor:
+        return self._each(out, lambda loss, c, o: loss.d_real(o, c.label_smoothing, c.clip_eps))
+
+    def d_fake(self, out: Tensor, eps: float) -> Tensor:
+        return self._each(out, lambda loss, c, o: loss.d_fake(o, c.clip_eps))
+
+    def g(self, out: Tensor, eps: float) -> Tensor:
+        return self._each(out, lambda loss, c, o: loss.g(o, c.clip_eps))
+
+    def accuracy(self, out: Tensor, real: bool) -> Tensor:
+        return self._each(out, lambda loss, c, o: loss.accuracy(o, real))
 
 
 def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, alpha: Tensor) -> Tensor:

@@ -23,6 +23,7 @@ from pathlib import Path
 from .atomic import write_json
 from .checkpoints import reconcile
 from .loop import run_loop, stop_on_ctrl_c
+from .losses import MemberLosses
 from .config import RunConfig
 from .errors import GanstudyError
 from .models.stacked import (
@@ -47,22 +48,30 @@ from .train import (
 
 #: Keys in which the members of one stacked model may differ. Each member keeps its own value:
 #: its seed's streams, its Adam's learning rates, betas and epsilon (optim.py steps each
-#: member's slice with its own), its schedule, and its data's scaling (each member samples its
-#: own batches). Everything else (networks, loss, step, batch size, iterations) is shared, so
+#: member's slice with its own), its schedule, its data's scaling (each member samples its
+#: own batches) and its loss (losses.MemberLosses: any loss with the same D head, without a
+#: gradient penalty). Everything else (networks, step, batch size, iterations) is shared, so
 #: the members step as one model. Seeds of one case and cases that differ only here (a
-#: learning-rate change, a schedule, a sweep of lr) stack alike.
+#: learning-rate change, a schedule, an L2 loss, a sweep of lr) stack alike.
 MEMBER_KEYS = ("train.seed", "optim.lr", "optim.lr_g", "optim.lr_d", "optim.beta1", "optim.beta2", "optim.eps",
                "optim.schedule", "optim.milestones", "optim.milestone_unit", "optim.values", "optim.milestone_after",
-               "optim.gamma", "optim.min_factor", "data.scale")
+               "optim.gamma", "optim.min_factor", "data.scale", "loss.kind", "loss.label_smoothing", "loss.clip_eps")
 
 
 def group_key(cfg: RunConfig) -> str:
     """Runs with the same key can train as members of one stacked model: the seeds of a
-    configuration, and configurations that differ only in MEMBER_KEYS."""
+    configuration, and configurations that differ only in MEMBER_KEYS (losses only where
+    they give D the same head and none has a gradient penalty)."""
+    from .losses import get as get_loss
+
     tree = cfg.model_dump(mode="json")
+    loss = get_loss(cfg.loss.kind)
     for key in MEMBER_KEYS:
         section, name = key.split(".")
+        if section == "loss" and loss.gradient_penalty:
+            continue  # the penalty's arithmetic is shared: the loss's settings stay in the key
         tree[section].pop(name, None)
+    tree["loss"]["d_head"] = loss.d_head
     return json.dumps(tree, sort_keys=True)
 
 
@@ -177,5 +186,7 @@ def batched_state(runs: list[Trainer]) -> GanState | None:
     stack_optimizer_state(opt_d, d, [s.opt_d.state_dict() for s in states])
     if opt_dg is not None:
         stack_optimizer_state(opt_dg, d, [s.opt_dg.state_dict() for s in states])  # type: ignore[union-attr]
-    return GanState(first.cfg, g, d, opt_g, opt_d, opt_dg, first.loss, [s.rng for s in states], first.device,
+    same_loss = all(s.cfg.loss == first.cfg.loss for s in states)
+    loss = first.loss if same_loss else MemberLosses([s.cfg.loss for s in states])
+    return GanState(first.cfg, g, d, opt_g, opt_d, opt_dg, loss, [s.rng for s in states], first.device,
                     members=len(states))

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import RunConfig
-from .losses import GanLoss, gradient_penalty
+from .losses import GanLoss, MemberLosses, gradient_penalty
 from .models import latent
 from .optim import FusedAdam
 
@@ -45,7 +45,7 @@ class GanState:
     opt_g: FusedAdam
     opt_d: FusedAdam
     opt_dg: FusedAdam | None  # D's own Adam in the combined model (d_learns_in_g_step)
-    loss: GanLoss
+    loss: GanLoss | MemberLosses  # one loss, or each stacked member's own
     rngs: list[torch.Generator]  # training streams (batch indices, noise, interpolation), one per run
     device: torch.device
     members: int | None = None
