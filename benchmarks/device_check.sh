@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU checks of the cost work, in one call on a machine with a GPU and no network
-# (about 5-8 minutes on one H200). Writes its figures under $OUT (or /tmp/device-check).
+# (about 6-9 minutes on one H200). Writes its figures under $OUT (or /tmp/device-check).
 #
 # That machine has PyTorch, numpy, scipy, Pillow, tqdm and matplotlib, but not ganstudy's
 # other needs: bring them as wheels for its Python (3.12 on the H200 image), once, here:
@@ -40,4 +40,13 @@ timeout 150 python3 benchmarks/training_speed.py --device cuda --rounds 5 --iter
 timeout 120 python3 -m ganstudy.cli run studies/quickstart.toml --out /tmp/quickstart-gpu --device cuda --quiet \
     --set train.iterations=300 2>&1 | tail -5 | tee "$OUT/quickstart.txt"
 grep -h "cost (runs" /tmp/quickstart-gpu/report/report.md >> "$OUT/quickstart.txt" 2>/dev/null
+# 4. Several worker processes sharing the GPU (small steps are bound by kernel launches, which
+#    processes issue in parallel): the same short study with 1 and with 4 workers, 6 seeds.
+for w in 1 4; do
+    start=$(date +%s.%N)
+    timeout 150 python3 -m ganstudy.cli run studies/quickstart.toml --out "/tmp/quickstart-gpu-w$w" --device cuda \
+        --quiet --workers "$w" --seeds 6 --set train.iterations=1000 --set train.vectorize_seeds=false >/dev/null 2>&1
+    echo "workers $w, 12 runs alone on one GPU: rc $? in $(python3 -c "import time; print(round(time.time() - $start, 1))") s" \
+        | tee -a "$OUT/workers.txt"
+done
 echo "done: figures in $OUT"
