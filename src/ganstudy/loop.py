@@ -1,8 +1,8 @@
 """The training loop: runs stepping from where they stand to their end.
 
-One run steps with its own state; the members of a seed group step together in one
-seed-batched state and are each logged, sampled, checkpointed and scored in their own
-folders. Every phase is timed on the runs' clocks (:mod:`ganstudy.phases`), so a run's
+One run steps with its own state; the members of a stacked group (seed_batch.py) step
+together in one batched state and are each logged, sampled, checkpointed and scored in
+their own folders, each with its own learning-rate schedule. Every phase is timed on the runs' clocks (:mod:`ganstudy.phases`), so a run's
 overheads can be seen next to its arithmetic.
 """
 

@@ -1,16 +1,19 @@
-"""Seed-batched training: the S seeds of one configuration trained as one batched model.
+"""Stacked training: S runs trained as one batched model (the seeds of one configuration,
+and configurations that differ only in MEMBER_KEYS: learning rates, Adam settings,
+schedule, data scaling, loss).
 
 Each member is an ordinary run with its own folder: it is built, initialised and resumed
-exactly as it would be alone (its own weights, Adam moments, batch norm statistics,
-training stream and dropout stream), then the members' networks are stacked
-(:mod:`ganstudy.models.stacked`) and stepped together by the same step code. Logs,
+exactly as it would be alone (its own weights, Adam moments and settings, batch norm
+statistics, loss, training stream and dropout stream), then the members' networks are
+stacked (:mod:`ganstudy.models.stacked`) and stepped together by the same step code. Logs,
 grids, checkpoints and scores are written per member from its own slice of the batched
 state, so the store, resume, evaluation and reports see separate runs. A member equals
-its separate run up to floating-point reassociation (tests/test_seed_batch.py).
+its separate run up to floating-point reassociation (tests/test_seed_batch.py), and on a
+CPU it does not depend on which other members share its stack.
 
 When the members cannot step together (a layer without a batched version) they train one
-after another, alone; members resumed from checkpoints at different iterations step
-together in the largest set that stands at one iteration, the others alone.
+after another, alone; members resumed from checkpoints at different iterations stack in
+one set per iteration (a set of one trains alone).
 """
 
 from __future__ import annotations
