@@ -84,6 +84,8 @@ def calibrate(cfg: RunConfig, data_root: str | Path | None, workers: int = 1, st
     and one run's set-up and scoring."""
     import torch
 
+    from .evaluation import GENERATE_CHUNK
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     neighbours = _neighbours(cfg, data_root, workers - 1) if workers > 1 else []
@@ -99,7 +101,9 @@ def calibrate(cfg: RunConfig, data_root: str | Path | None, workers: int = 1, st
             if cfg.eval.metrics and (cfg.eval.curve_points or cfg.eval.every):
                 start = time.perf_counter()
                 trainer._evaluate(0, curve=True)  # a point of the curve (or of eval.every), on its smaller sample
-                points = cfg.eval.curve_points + (trainer.total // cfg.eval.every if cfg.eval.every else 0)
+                # The curve's last point shares the final score's images when its sample is whole chunks.
+                shared = cfg.eval.curve_points > 0 and min(cfg.eval.curve_samples, cfg.eval.samples) % GENERATE_CHUNK == 0
+                points = cfg.eval.curve_points - shared + (trainer.total // cfg.eval.every if cfg.eval.every else 0)
                 scoring += points * (time.perf_counter() - start)
     finally:
         for proc in neighbours:
