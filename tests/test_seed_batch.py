@@ -149,6 +149,15 @@ def test_stacked_cases_each_equal_their_separate_run(tmp_path, style):
     assert lrs[0][-1] == 2e-4 and lrs[1][-1] == 1e-3 and lrs[2][-1] < lrs[2][0]
 
 
+def test_stacked_dropout_rates_each_equal_their_separate_run(tmp_path):
+    """Cases that differ in dropout rate (every one with dropout layers) stack: each member
+    draws its own masks at its own rate, as its separate run does."""
+    cfgs = [with_seed(tiny(**{"model.d_dropout": 0.3, "model.g_dropout": 0.2}), 0),
+            with_seed(tiny(**{"model.d_dropout": 0.1, "model.g_dropout": 0.5}), 1)]
+    assert group_key(cfgs[0]) == group_key(cfgs[1]) != group_key(tiny())  # no dropout layers: another network
+    _members_are_their_runs(cfgs, tmp_path)
+
+
 def _members_are_their_runs(cfgs, tmp_path):
     grouped = train_seed_group(cfgs, [tmp_path / f"g{c.train.seed}" for c in cfgs])
     for cfg, result in zip(cfgs, grouped):

@@ -179,7 +179,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     alone = pays.count(False)
     if batched:
         print(f"stacked: the runs train as {len(batched)} groups, each one batched model (the seeds of a case, "
-              "and cases that differ only in learning rate, Adam settings, schedule, data scaling or loss)"
+              "and cases that differ only in learning rate, Adam settings, schedule, data scaling, loss or dropout rate)"
               + (f", {alone} alone (train.vectorize_seeds = false, or convolutional on a CPU)" if alone else "")
               + "; ganstudy run splits groups further to keep every --workers slot busy")
     else:

@@ -52,10 +52,11 @@ from .train import (
 #: Keys in which the members of one stacked model may differ. Each member keeps its own value:
 #: its seed's streams, its Adam's learning rates, betas and epsilon (optim.py steps each
 #: member's slice with its own), its schedule, its data's scaling (each member samples its
-#: own batches) and its loss (losses.MemberLosses: any loss with the same D head, without a
-#: gradient penalty). Everything else (networks, step, batch size, iterations) is shared, so
-#: the members step as one model. Seeds of one case and cases that differ only here (a
-#: learning-rate change, a schedule, an L2 loss, a sweep of lr) stack alike.
+#: own batches), its loss (losses.MemberLosses: any loss with the same D head, without a
+#: gradient penalty) and its dropout rates (where every member has dropout layers: a rate of 0
+#: builds none). Everything else (networks, step, batch size, iterations) is shared, so the
+#: members step as one model. Seeds of one case and cases that differ only here (a
+#: learning-rate change, a schedule, an L2 loss, a sweep of lr or of dropout) stack alike.
 MEMBER_KEYS = ("train.seed", "optim.lr", "optim.lr_g", "optim.lr_d", "optim.beta1", "optim.beta2", "optim.eps",
                "optim.schedule", "optim.milestones", "optim.milestone_unit", "optim.values", "optim.milestone_after",
                "optim.gamma", "optim.min_factor", "data.scale", "loss.kind", "loss.label_smoothing", "loss.clip_eps")
@@ -75,6 +76,9 @@ def group_key(cfg: RunConfig) -> str:
             continue  # the penalty's arithmetic is shared: the loss's settings stay in the key
         tree[section].pop(name, None)
     tree["loss"]["d_head"] = loss.d_head
+    for net in ("g", "d"):  # a dropout rate is a member's own; whether there are dropout layers is the network's
+        rate = tree["model"].pop(f"{net}_dropout", None) or 0.0
+        tree["model"][f"{net}_has_dropout"] = rate > 0
     return json.dumps(tree, sort_keys=True)
 
 
@@ -104,7 +108,8 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
     """Train (or resume, or just collect) the runs ``cfgs[i]`` in ``dirs[i]``, seed-batched."""
     keys = {group_key(c) for c in cfgs}
     if len(keys) != 1:
-        raise ValueError(f"a seed group's configs must differ only in {', '.join(MEMBER_KEYS)}")
+        raise ValueError(f"a stacked group's configs must differ only in {', '.join(MEMBER_KEYS)} "
+                         "and in dropout rates above 0")
     progress = list(progress) if progress is not None else [None] * len(cfgs)
     resources = load_resources(cfgs[0], data_root)  # the images and scoring set-up: data.scale acts when sampling
 

@@ -145,27 +145,28 @@ class StackedConv(StackedLeaf):
 class StackedDropout(nn.Module):
     """Dropout whose masks come from each member's own generator, drawn as torch's CPU
     dropout draws them (``bernoulli_(1 - p)``, scaled by ``1 / (1 - p)``), so a member draws
-    the masks its separate run draws from the global generator."""
+    the masks its separate run draws from the global generator. Each member has its own
+    rate (stacked cases may differ in it)."""
 
     mixes_samples = True  # not across samples, but its draws depend on the batch's layout
 
     def __init__(self, members: Sequence[nn.Dropout]) -> None:
         super().__init__()
-        self.p, self.members = members[0].p, len(members)
+        self.p, self.members = [m.p for m in members], len(members)
         self.generators: list[torch.Generator] | None = None  # set by the trainer
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0:
+        if not self.training or not any(self.p):
             return x
         if self.generators is None or len(self.generators) != self.members:
             raise RuntimeError("StackedDropout needs one generator per member (set_dropout_generators)")
-        keep = 1.0 - self.p
         grouped = x.ndim == 4  # (N, S*C, H, W): member i's maps are channels i*C..(i+1)*C
         shape = (x.shape[0], x.shape[1] // self.members, *x.shape[2:]) if grouped else x.shape[1:]
-        masks = [torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep, generator=g)
-                 for g in self.generators]  # each drawn in the member's own layout, as its run draws it
+        # Each mask drawn in the member's own layout, as its run draws it, and scaled by its own 1 / (1 - p).
+        masks = [torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1.0 - p, generator=g).div_(1.0 - p)
+                 for p, g in zip(self.p, self.generators)]
         noise = torch.stack(masks, 1).view_as(x) if grouped else torch.stack(masks)
-        return x * noise.div_(keep)
+        return x * noise
 
 
 class StackedFlatten(nn.Module):
