@@ -50,3 +50,19 @@ def test_a_studys_cost_counts_a_stacked_groups_steps_once():
                                 "points), the rest 2 s (set-up, logs, grids, checkpoints)")
     assert study_cost([]) == "-"
     assert seconds_text(59) == "59 s" and seconds_text(750) == "12.5 min" and seconds_text(26100) == "7.25 h"
+
+
+def test_a_resumed_runs_phases_add_up_every_process(tmp_path):
+    import torch
+
+    from ganstudy.train import CHECKPOINT
+
+    first = Trainer(tiny(), tmp_path)
+    first.progress = lambda done, total, row: setattr(first, "_stop_requested", done == 6 or first._stop_requested)
+    assert first.run().status == "interrupted"
+    ckpt = torch.load(tmp_path / CHECKPOINT, weights_only=True)
+    assert ckpt["phases"]["steps"] > 0 and ckpt["phases"]["set-up"] > 0
+    ckpt["phases"] = {"steps": 1000.0, "set-up": 100.0}  # marks: what the earlier process spent
+    torch.save(ckpt, tmp_path / CHECKPOINT)
+    after = Trainer(tiny(), tmp_path).run(resume=True).phases
+    assert 1000.0 < after["steps"] < 1100.0 and 100.0 < after["set-up"] < 200.0

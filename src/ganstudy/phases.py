@@ -1,4 +1,5 @@
-"""Where a run's seconds go: a clock per run, by phase.
+"""Where a run's seconds go: a clock per run, by phase, kept in its checkpoints so that a
+resumed run's phases add up every process that worked on it.
 
 A study costs what its arithmetic costs only if the rest (set-up, logging, grids, curve
 points, checkpoints, final scoring) stays small; to keep it small it has to be seen. Each
@@ -19,7 +20,7 @@ PHASES = ("set-up", "steps", "logs", "grids", "curve", "checkpoints", "scoring")
 
 
 class PhaseClock:
-    """Seconds by phase, added up over this process's part of a run."""
+    """Seconds by phase, added up over a run (its checkpoint carries them to the next process)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)

@@ -72,7 +72,7 @@ class RunResult:
     reason: str = ""
     metrics: dict[str, float] = field(default_factory=dict)  # the final evaluation
     protocol: dict[str, Any] = field(default_factory=dict)  # how it was measured
-    phases: dict[str, float] = field(default_factory=dict)  # this process's seconds by phase (phases.py)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds by phase, every process's (phases.py)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,6 +210,7 @@ class Trainer:
             "run_hash": self.run_hash,
             "iteration": iteration,  # iterations completed
             "elapsed": elapsed,
+            "phases": self.clock.to_json(),  # so a resumed run's cost includes its earlier processes
             "last": last,
             "g": s.g.state_dict(),
             "d": s.d.state_dict(),
@@ -247,6 +248,7 @@ class Trainer:
         s.rng.set_state(ckpt["rng_train"].cpu())
         if ckpt.get("rng_cuda") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state_all([t.cpu() for t in ckpt["rng_cuda"]])
+        self.clock.seconds.update(ckpt.get("phases") or {})
         return int(ckpt["iteration"]), dict(ckpt.get("last") or {}), float(ckpt.get("elapsed", 0.0))
 
     def _dropout_state(self) -> torch.Tensor:
