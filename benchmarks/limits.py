@@ -122,7 +122,7 @@ def main() -> None:
             one, state = ganstudy_step_state(style, None, 32, "cpu", Path(tmp))
             stacked, stacked_state = ganstudy_step_state(style, args.seeds, 32, "cpu", Path(tmp))
             plain = make_step(("plain", f"reference-{style}", None), 32, device, Path(tmp))
-            limits, calls = {}, 0
+            limits, calls = {}, {}
             for name, fn, st, members in (("ganstudy one run", one, state, 1),
                                           (f"ganstudy {args.seeds} seeds stacked", stacked, stacked_state, args.seeds)):
                 record = RecordGemms()
@@ -131,7 +131,7 @@ def main() -> None:
                 gemm_s, flop = gemm_floor(record.calls)
                 adam_s = adam_parameters(st) * ADAM_BYTES / bytes_per_s  # members are counted in numel
                 limits[name] = (gemm_s, adam_s, flop, members)
-                calls = calls if members > 1 else len(record.calls)
+                calls[members] = len(record.calls)
             measured = timed({"best plain loop": plain, "ganstudy one run": one,
                               f"ganstudy {args.seeds} seeds stacked": stacked}, args.iterations, args.rounds)
             print(f"\n{style} step style, batch 32 (ms per seed-iteration; share = limit / time)")
@@ -144,7 +144,7 @@ def main() -> None:
                 print(f"  {name:28s} {1e3 * per:7.2f} {1e3 * g_s / members:10.2f} {1e3 * a_s / members:10.2f} "
                       f"{(g_s + a_s) / seconds:6.2f} {f / seconds / 1e9:8.1f} "
                       f"{measured['best plain loop'] / per:7.2f}x")
-            print(f"  one run's iteration: {flop / 1e6:.0f} MFLOP in {calls} GEMM calls, at "
+            print(f"  one run's iteration: {flop / 1e6:.0f} MFLOP in {calls[1]} GEMM calls, at "
                   f"{flop / gemm_s / 1e9:.1f} GFLOP/s alone at their shapes; Adam "
                   f"{adam_parameters(state) * ADAM_BYTES / 1e6:.0f} MB streamed")
 

@@ -22,7 +22,7 @@ def test_a_busy_core_is_not_counted_free():
     try:
         os.sched_setaffinity(busy.pid, {cpus[-1]})
         time.sleep(0.3)
-        free, total = cores.free_cores(0.5)
+        free, total = cores.CoreSample().free(0.5)
     finally:
         busy.kill()
         busy.wait()

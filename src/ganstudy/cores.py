@@ -76,8 +76,3 @@ class CoreSample:
             return len(cpus), len(cpus)
         others = max(0, busy - (own_after - own_before)) / (total / len(cpus))  # cores' worth of other work
         return max(1, len(cpus) - int(others + 1 - BUSY)), len(cpus)  # a core busy over half the time is taken
-
-
-def free_cores(sample: float = 0.25) -> tuple[int, int]:
-    """(cores mostly idle over the next ``sample`` seconds, all cores of this process's affinity)."""
-    return CoreSample().free(sample)

@@ -84,7 +84,7 @@ def calibrate(cfg: RunConfig, data_root: str | Path | None, workers: int = 1, st
     and one run's set-up and scoring."""
     import torch
 
-    from .evaluation import GENERATE_CHUNK
+    from .evaluation import curve_shares_final
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -101,8 +101,7 @@ def calibrate(cfg: RunConfig, data_root: str | Path | None, workers: int = 1, st
             if cfg.eval.metrics and (cfg.eval.curve_points or cfg.eval.every):
                 start = time.perf_counter()
                 trainer._evaluate(0, curve=True)  # a point of the curve (or of eval.every), on its smaller sample
-                # The curve's last point shares the final score's images when its sample is whole chunks.
-                shared = cfg.eval.curve_points > 0 and min(cfg.eval.curve_samples, cfg.eval.samples) % GENERATE_CHUNK == 0
+                shared = curve_shares_final(cfg.eval)  # then its last point costs the final score nothing more
                 points = cfg.eval.curve_points - shared + (trainer.total // cfg.eval.every if cfg.eval.every else 0)
                 scoring += points * (time.perf_counter() - start)
     finally:

@@ -110,6 +110,12 @@ def evaluate(g: torch.nn.Module, cfg: RunConfig, evaluator, reference: Reference
     return score_images(evaluator, reference, images, cfg.eval.metrics)
 
 
+def curve_shares_final(settings: Any) -> bool:
+    """Is the curve's last point scored on the final score's first images (``settings`` is a
+    run's EvalConfig)? Only where the curve has points and its sample is whole chunks."""
+    return settings.curve_points > 0 and min(settings.curve_samples, settings.samples) % GENERATE_CHUNK == 0
+
+
 def evaluate_with_curve(g: torch.nn.Module, cfg: RunConfig, evaluator, reference: Reference,  # noqa: ANN001
                         seed: int, device: torch.device | str, curve_samples: int) -> tuple[dict, dict]:
     """(the curve's last point, the final score) from one generation: the curve's images are the

@@ -23,6 +23,11 @@ class RunInfo:
     described: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (phases.py), where recorded
 
+    @property
+    def trained_together(self) -> frozenset[str]:
+        """This run's hash and those of the runs stacked with it: one process's steps."""
+        return frozenset([self.row.run_hash, *(self.described.get("seed_batched_with") or [])])
+
     def metrics_log(self) -> list[dict[str, Any]]:
         return read_jsonl(self.run_dir / "metrics.jsonl") if self.run_dir else []
 

@@ -342,16 +342,15 @@ class Trainer:
         """The final score, and the curve's last point if there is a curve: one generation for both."""
         if self.evaluator is None:
             return None
-        from .evaluation import GENERATE_CHUNK, evaluate_with_curve
+        from .evaluation import curve_shares_final, evaluate_with_curve
 
-        samples = min(self.cfg.eval.curve_samples, self.cfg.eval.samples)
-        if curve and samples % GENERATE_CHUNK:  # its images are not the final's first: scored on their own
-            self._evaluate(done, curve=True)
-        if not curve or samples % GENERATE_CHUNK:
+        if not (curve and curve_shares_final(self.cfg.eval)):
+            if curve:  # its images are not the final's first: scored on their own
+                self._evaluate(done, curve=True)
             return self._evaluate(done, final=True)
         seed = derive_seed(self.cfg.train.seed, "eval", self.cfg.eval.seed)
         point, final = evaluate_with_curve(self.state.g, self.cfg, self.evaluator, self.reference, seed, self.device,
-                                           samples)
+                                           min(self.cfg.eval.curve_samples, self.cfg.eval.samples))
         self._log_eval(done, point, final=False, curve=True)
         self._log_eval(done, final, final=True)
         return final

@@ -155,10 +155,9 @@ def provenance(runs: list[RunInfo], study: Study) -> dict[str, Any]:
     walls: dict[frozenset[str], float] = {}
     for r in runs:
         if r.wall_seconds:
-            together = frozenset([r.row.run_hash, *(r.described.get("seed_batched_with") or [])])
-            walls[together] = max(walls.get(together, 0.0), r.wall_seconds)
-    cost = list({r.row.run_hash: (frozenset([r.row.run_hash, *(r.described.get("seed_batched_with") or [])]), r.phases)
-                 for r in runs if r.phases}.values())  # a run shared by several cases counts once
+            walls[r.trained_together] = max(walls.get(r.trained_together, 0.0), r.wall_seconds)
+    # A run shared by several cases counts once.
+    cost = list({r.row.run_hash: (r.trained_together, r.phases) for r in runs if r.phases}.values())
     threads = sorted({int(r.described["threads"]) for r in runs if r.described.get("threads")})
     devices = sorted({str(r.described["device"]) for r in runs if r.described.get("device")})
     evaluators = sorted({_evaluator_of(r) for r in runs} - {""})
