@@ -105,6 +105,35 @@ def test_interrupted_run_resumes_under_any_executor(executor, tmp_path, referenc
         assert same_weights(run_weights(out / folder), run_weights(reference / folder)), folder
 
 
+def test_ctrl_c_at_the_driver_alone_stops_the_workers_runs(tmp_path):
+    """``kill -INT`` of ``ganstudy run`` only (not its process group): the runs its worker
+    processes train save a checkpoint and stop too, in seconds, instead of training to the end."""
+    study, out = write(tmp_path, iterations=30_000, checkpoint_every=30_000), tmp_path / "out"
+
+    def interrupt_once_training() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for log in out.glob("runs/*/*/metrics.jsonl"):  # a line every 5 iterations
+                if log.read_bytes().count(b"\n") >= 10:
+                    os.kill(os.getpid(), signal.SIGINT)  # this process is the driver; workers are not told
+                    return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=interrupt_once_training, daemon=True)
+    watcher.start()
+    start = time.monotonic()
+    summary = run_study(study, out, executor="local", executor_options={"workers": 2}, live=False)
+    stopped_after = time.monotonic() - start
+    watcher.join()
+    assert summary.interrupted and summary.counts.get("interrupted", 0) >= 1
+    runs = StudyStore(out).all_runs()
+    assert {r.status for r in runs} <= {"interrupted", "pending"} and stopped_after < 30  # unstopped, the runs take minutes
+    for rec in runs:
+        if rec.status == "interrupted":  # stopped where it stood, with a checkpoint to resume from
+            assert 50 <= json.loads((StudyStore(out).run_dir(rec) / "status.json").read_text())["iteration"] < 30_000
+            assert list(StudyStore(out).run_dir(rec).glob("checkpoint*"))
+
+
 @pytest.mark.ray
 def test_ray_without_a_shared_filesystem_ships_run_folders(ray_instance, tmp_path, reference):
     study, out = write(tmp_path), tmp_path / "out"

@@ -37,6 +37,17 @@ def autocast(precision: str, device: torch.device) -> ContextManager[Any]:
     return nullcontext()
 
 
+def _never() -> bool:
+    return False
+
+
+#: Whether the study this process works for has been asked to stop. A worker's executor sets
+#: it (executors/local.py) so that a Ctrl-C that reached the driver alone (``kill -INT``, a
+#: job scheduler) stops the runs as their own Ctrl-C would: a checkpoint, then ``interrupted``.
+#: A flag and not a signal: a signal could reach a worker still starting, before it can handle it.
+study_stop: Callable[[], bool] = _never
+
+
 @contextmanager
 def stop_on_ctrl_c(runs: list[Trainer]) -> Iterator[None]:
     """Ctrl-C asks the runs to save a checkpoint and stop at the next iteration; a second
@@ -97,7 +108,7 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
     with ExitStack() as files:
         logs = [files.enter_context(open(r.dir / "metrics.jsonl", "a", encoding="utf-8")) for r in runs]
         for it in range(start, total):
-            if any(r._stop_requested for r in runs):
+            if any(r._stop_requested for r in runs) or study_stop():
                 for i, r in enumerate(runs):
                     if results[i] is None:
                         own(i, it - 1)

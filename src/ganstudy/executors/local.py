@@ -3,6 +3,8 @@
 With ``workers > 1`` each worker is a fresh (spawned) process whose torch uses its share
 of the cores, so N runs at once do not fight over threads. Workers ignore Ctrl-C outside a
 run; inside a run the trainer's own handler saves a checkpoint and returns ``interrupted``.
+A Ctrl-C that reaches the driver alone (``kill -INT``, a job scheduler's signal) stops the
+running runs the same way, through a flag the workers share (``loop.study_stop``).
 
 Workers never outlive the study: each asks the kernel to kill it when its parent dies
 (Linux) and watches its parent besides, so a ``kill -9`` of ``ganstudy run`` leaves no
@@ -24,8 +26,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 from ..tasks import ProgressFn, RunTask, TaskOutcome, run_task, worker_threads
+
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event as StopFlag
 
 _progress_queue: mp.Queue | None = None
 #: A task whose worker died this many times is a failure (it is run alone after the first).
@@ -51,13 +57,16 @@ def die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="ganstudy-parent-watch").start()
 
 
-def _init_worker(progress_queue: mp.Queue, threads: int) -> None:
+def _init_worker(progress_queue: mp.Queue, stop: StopFlag, threads: int) -> None:
     global _progress_queue
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _progress_queue = progress_queue
     import torch
 
+    from .. import loop
+
+    loop.study_stop = stop.is_set  # the driver was asked to stop: each run saves and stops
     torch.set_num_threads(threads)
 
 
@@ -100,45 +109,50 @@ class LocalExecutor:
     def _run_pool(self, todo: list[RunTask], deaths: dict[str, int], on_start, on_outcome, on_progress,
                   should_stop) -> None:
         ctx = mp.get_context("spawn")  # no fork: torch's thread pools do not survive a fork
-        progress_queue = ctx.Queue()
+        progress_queue, stop = ctx.Queue(), ctx.Event()
         threads = worker_threads(self.workers)
         running: dict[Future, RunTask] = {}
         with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(progress_queue, threads)) as pool:
-            while todo or running:
-                while todo and not should_stop() and self._may_start(todo[0], running, deaths):
-                    task = todo.pop(0)
-                    task.threads = threads
-                    on_start(task)
-                    running[pool.submit(_execute_in_worker, task)] = task
-                if not running:
-                    break
-                done, _ = wait(list(running), timeout=0.25, return_when=FIRST_COMPLETED)
-                self._drain(progress_queue, on_progress)
-                for future in done:
-                    task = running.pop(future)
-                    try:
-                        outcomes = future.result()
-                    except BrokenProcessPool:
-                        # A worker died; every task in the pool went with it. Back in the queue,
-                        # from their checkpoints, in a new pool; alone from now on.
-                        for lost in [task, *running.values()]:
-                            deaths[lost.run_hash] = deaths.get(lost.run_hash, 0) + 1
-                            if deaths[lost.run_hash] >= MAX_DEATHS:
-                                for outcome in self._died(lost):
-                                    on_outcome(outcome)
-                            else:
-                                todo.insert(0, lost)
-                        running.clear()
-                        pool.shutdown(wait=False, cancel_futures=True)
-                        return
-                    except Exception as exc:  # noqa: BLE001 - anything else a worker could not send back
-                        outcomes = [TaskOutcome(run.run_hash, "failed", error=f"worker error: {exc}")
-                                    for run in task.runs]
-                    for outcome in outcomes:
-                        on_outcome(outcome)
-                    if any(o.status == "interrupted" for o in outcomes):
-                        todo.clear()
+                                 initargs=(progress_queue, stop, threads)) as pool:
+            try:
+                while todo or running:
+                    if should_stop():  # Ctrl-C, maybe at the driver alone: the running tasks stop too
+                        stop.set()
+                    while todo and not should_stop() and self._may_start(todo[0], running, deaths):
+                        task = todo.pop(0)
+                        task.threads = threads
+                        on_start(task)
+                        running[pool.submit(_execute_in_worker, task)] = task
+                    if not running:
+                        break
+                    done, _ = wait(list(running), timeout=0.25, return_when=FIRST_COMPLETED)
+                    self._drain(progress_queue, on_progress)
+                    for future in done:
+                        task = running.pop(future)
+                        try:
+                            outcomes = future.result()
+                        except BrokenProcessPool:
+                            # A worker died; every task in the pool went with it. Back in the queue,
+                            # from their checkpoints, in a new pool; alone from now on.
+                            for lost in [task, *running.values()]:
+                                deaths[lost.run_hash] = deaths.get(lost.run_hash, 0) + 1
+                                if deaths[lost.run_hash] >= MAX_DEATHS:
+                                    for outcome in self._died(lost):
+                                        on_outcome(outcome)
+                                else:
+                                    todo.insert(0, lost)
+                            running.clear()
+                            pool.shutdown(wait=False, cancel_futures=True)
+                            return
+                        except Exception as exc:  # noqa: BLE001 - anything else a worker could not send back
+                            outcomes = [TaskOutcome(run.run_hash, "failed", error=f"worker error: {exc}")
+                                        for run in task.runs]
+                        for outcome in outcomes:
+                            on_outcome(outcome)
+                        if any(o.status == "interrupted" for o in outcomes):
+                            todo.clear()
+            finally:  # however this pool ends (a second Ctrl-C too), its running runs save and stop
+                stop.set()
             self._drain(progress_queue, on_progress)
 
     def _may_start(self, task: RunTask, running: dict[Future, RunTask], deaths: dict[str, int]) -> bool:
