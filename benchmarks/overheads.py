@@ -8,7 +8,11 @@ teardown (which any PyTorch program pays, reported apart: a process that only im
 timed in the same rounds) and ganstudy's own imports and checks.
 
 Prints, per phase, the median seconds and their share of the run, and two overhead shares:
-everything but the steps, and everything but the steps and a bare torch process.
+everything but the steps, and everything but the steps and a bare torch process. Then the
+final scoring's **arithmetic floor**, measured in this process at one thread: every matrix
+product and convolution of one final scoring (generating, embedding, the k-NN and kernel
+metrics) timed alone, hot, at its own shape. The scoring cannot go under it at this
+machine's rates, so it says how much of the overhead is arithmetic and how much is not.
 
     GANSTUDY_DATA=../shared/data python benchmarks/overheads.py [--iterations 1000] [--repeats 3]
                                                                  [--set KEY=VALUE ...]
@@ -25,7 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 from ganstudy.phases import PHASES
+
+sys.path.insert(0, str(Path(__file__).parent))
+from limits import GEMMS, RecordGemms, _tensor  # noqa: E402 - a sibling script
 
 DEFAULT_SET = ["data.split=test", "data.holdout=2000"]  # the offline MNIST: the test split, 2,000 held out
 
@@ -47,6 +56,55 @@ def torch_process() -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import torch"], check=True, capture_output=True)
     return time.perf_counter() - start
+
+
+CONVOLUTIONS = {torch.ops.aten.convolution.default}
+
+
+def op_floor(calls: list[tuple], repeats: int = 10) -> tuple[float, float]:
+    """(seconds, FLOP) of recorded matrix products and convolutions, each timed alone (best of ``repeats``)."""
+    seconds = flop = 0.0
+    for func, specs in calls:
+        args = [_tensor(*spec) if isinstance(spec, tuple) and isinstance(spec[0], torch.Size) else spec
+                for spec in specs]
+        out = func(*args)
+        if func in CONVOLUTIONS:  # each output element: in-channels x kernel multiply-adds
+            flop += 2.0 * out.numel() * args[1][0].numel()
+        else:
+            flop += 2.0 * out.numel() * args[-2].shape[-1]
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            func(*args)
+            best = min(best, time.perf_counter() - t0)
+        seconds += best
+    return seconds, flop
+
+
+class RecordArithmetic(RecordGemms):
+    """Matrix products and convolutions (with their tensors' shapes and strides) as they run."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        if func in GEMMS or func in CONVOLUTIONS:
+            self.calls.append((func, [(a.shape, a.stride()) if isinstance(a, torch.Tensor) else a for a in args]))
+        return func(*args, **(kwargs or {}))
+
+
+def scoring_floor(overrides: list[str], folder: Path) -> tuple[float, float, float]:
+    """(seconds, floor seconds, GFLOP) of one final scoring of a 1-iteration run of this config, one thread."""
+    from ganstudy.config import load_config
+    from ganstudy.train import Trainer
+
+    torch.set_num_threads(1)
+    trainer = Trainer(load_config(None, [*overrides, "train.iterations=1"]), folder)
+    trainer.run()  # loads the evaluator and reference, and scores once: what follows is warm
+    start = time.perf_counter()
+    trainer._evaluate(1, final=True)
+    seconds = time.perf_counter() - start
+    with RecordArithmetic() as record:
+        trainer._evaluate(1, final=True)
+    floor, flop = op_floor(record.calls)
+    return seconds, floor, flop / 1e9
 
 
 def main() -> None:
@@ -79,6 +137,11 @@ def main() -> None:
     print(f"overhead (all but the steps): {(wall - steps) / wall:.1%}; "
           f"beyond what any PyTorch process pays (start, import torch, exit): "
           f"{(wall - steps - torch_s) / (wall - torch_s):.1%}")
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds, floor, gflop = scoring_floor(overrides, Path(tmp) / "floor")
+    print(f"final scoring, in this process, one thread: {seconds:.3f} s; its matrix products and convolutions "
+          f"({gflop:.1f} GFLOP) timed alone: {floor:.3f} s, {floor / seconds:.0%} of it; at that floor, the scoring "
+          f"would be {floor / wall:.1%} of the run above")
 
 
 if __name__ == "__main__":

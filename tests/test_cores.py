@@ -55,3 +55,32 @@ def test_train_uses_the_free_cores_or_what_it_is_told(tmp_path, capsys, monkeypa
     with pytest.raises(SystemExit):
         main(["train", str(cfg), "--out", str(tmp_path / "c"), "--threads", "0"])
     assert "'0': give a whole number of threads (1 or more) or auto" in capsys.readouterr().err
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+def test_use_threads_sets_the_blas_threads_too():
+    """numpy's BLAS (KID, the Fréchet covariances) starts a thread per core unless told: two
+    scoring processes on two cores then fight as torch's threads would."""
+    before = cores.use_threads(1)
+    try:
+        assert torch.get_num_threads() == 1 and _blas_threads() == {1}
+    finally:
+        cores.use_threads(before)
+    assert torch.get_num_threads() == before
+
+
+def test_a_study_worker_computes_with_its_share_of_the_cores():
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ganstudy.executors.local import _init_worker
+
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker,
+                             initargs=(ctx.Queue(), ctx.Event(), 1)) as pool:
+        assert pool.submit(_blas_threads).result() == {1}

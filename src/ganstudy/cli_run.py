@@ -102,6 +102,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     _check_out(Path(args.out))  # an impossible --out fails now, not after loading data
     import torch
 
+    from .cores import use_threads
+
     before = torch.get_num_threads()  # main() may be called in a process that goes on (tests, a notebook)
     try:
         trainer = Trainer(cfg, Path(args.out), data_root=args.data_root, device=args.device,
@@ -109,20 +111,20 @@ def cmd_train(args: argparse.Namespace) -> int:
                           log=_with_first_line(_set_threads(args.threads, cores)))
         return _train_and_report(trainer, args.resume)
     finally:
-        torch.set_num_threads(before)
+        use_threads(before)
 
 
 def _set_threads(threads: int | str, cores: CoreSample) -> str:
     """torch threads for a lone run: the cores that are free now (never more: a busy core stalls
     every thread at each step), or what --threads says. Returns the line that says so."""
-    import torch
+    from .cores import use_threads
 
     line = f"torch threads: {threads} (--threads)"
     if threads == "auto":
         free, total = cores.free()
         threads = free
         line = f"torch threads: {free} ({free} of {total} core{'s' if total > 1 else ''} free; --threads N to choose)"
-    torch.set_num_threads(int(threads))
+    use_threads(int(threads))
     return line
 
 

@@ -5,7 +5,9 @@ little, it collapses: its threads wait at every barrier for the one that was des
 (a 2-thread step measured 932 ms beside other work, against 55.6 ms at one thread). So a
 lone ``ganstudy train`` takes the cores that are idle when it starts, and a study runs one
 single-threaded process a core. The cores are those of the process's CPU affinity (a
-container's or ``taskset``'s limit), not the machine's.
+container's or ``taskset``'s limit), not the machine's. The same holds for numpy's BLAS,
+which scoring uses (KID's kernels, the covariances of the Fréchet distance): :func:`use_threads`
+sets both.
 """
 
 from __future__ import annotations
@@ -76,3 +78,16 @@ class CoreSample:
             return len(cpus), len(cpus)
         others = max(0, busy - (own_after - own_before)) / (total / len(cpus))  # cores' worth of other work
         return max(1, len(cpus) - int(others + 1 - BUSY)), len(cpus)  # a core busy over half the time is taken
+
+
+def use_threads(n: int) -> int:
+    """Compute with ``n`` threads: torch's and the BLAS libraries' loaded now (numpy's OpenBLAS
+    starts a thread per core otherwise: two processes scoring at once on 2 cores took 5.3-5.6 s
+    each for what took 1.75 s at one BLAS thread). Returns torch's thread count before."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    threadpool_limits(n, user_api="blas")  # stays in force (not used as a context manager)
+    return before

@@ -96,9 +96,9 @@ def run_task(task: RunTask, progress: ProgressFn | None = None) -> list[TaskOutc
 
 def _set_threads(task: RunTask) -> None:
     if task.threads:
-        import torch
+        from .cores import use_threads
 
-        torch.set_num_threads(task.threads)
+        use_threads(task.threads)
 
 
 def _failed(run_dir: Path, exc: BaseException) -> str:

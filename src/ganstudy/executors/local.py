@@ -62,12 +62,11 @@ def _init_worker(progress_queue: mp.Queue, stop: StopFlag, threads: int) -> None
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _progress_queue = progress_queue
-    import torch
-
     from .. import loop
+    from ..cores import use_threads
 
     loop.study_stop = stop.is_set  # the driver was asked to stop: each run saves and stops
-    torch.set_num_threads(threads)
+    use_threads(threads)
 
 
 def _report(run_hash: str, done: int, total: int) -> None:

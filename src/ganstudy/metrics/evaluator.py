@@ -58,14 +58,16 @@ class EvaluatorNet(nn.Module):
 
     def __init__(self, channels: int = 1, size: int = 28, classes: int = 10) -> None:
         super().__init__()
+        # ReLU in place: the same values, without a fresh 25 MB tensor per 500 images (embedding
+        # 10,000 digits took 1.16 s, 0.68 s in place, one thread: a third of a run's final scoring).
         self.conv = nn.Sequential(
-            nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
             nn.Flatten(),
         )
         side = size // 8
-        self.embed = nn.Sequential(nn.Linear(64 * side * side, FEATURES), nn.ReLU())
+        self.embed = nn.Sequential(nn.Linear(64 * side * side, FEATURES), nn.ReLU(inplace=True))
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(FEATURES, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
