@@ -38,7 +38,8 @@ from ganstudy.runner import group_seeds
 from ganstudy.seed_batch import batched_state
 from ganstudy.steps import STEP_STYLES
 from ganstudy.tasks import RunTask
-from ganstudy.train import Trainer, load_resources
+from ganstudy.evaluation import load_resources
+from ganstudy.train import Trainer
 
 
 def study_tasks(path: str, overrides: list[str], seeds: int | None, device: str, tmp: Path) -> list[RunTask]:

@@ -39,7 +39,8 @@ from ganstudy.seed_batch import batched_state
 from ganstudy.steps import STEP_STYLES, GanState
 from ganstudy.study import with_seed
 from ganstudy.loop import real_batches
-from ganstudy.train import Trainer, load_resources
+from ganstudy.evaluation import load_resources
+from ganstudy.train import Trainer
 
 
 def reference_models() -> tuple[nn.Module, nn.Module]:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ganstudy.cli import main
 from ganstudy.report import write_report
-from ganstudy.runner import run_study, status_rows
+from ganstudy.runner import run_study
+from ganstudy.studydir import status_rows
 
 STUDY = """
 [study]

@@ -13,7 +13,8 @@ from conftest import run_weights, same_weights, tiny, weight_gap, write_tiny_stu
 
 from ganstudy.cli import main
 from ganstudy.errors import GanstudyError
-from ganstudy.runner import add_seeds, run_study, status_rows
+from ganstudy.runner import run_study
+from ganstudy.studydir import add_seeds, status_rows
 from ganstudy.study import SeedRange
 from ganstudy.store import StudyStore
 from ganstudy.train import CHECKPOINT

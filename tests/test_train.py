@@ -119,7 +119,7 @@ def test_evaluation_during_and_after_training(tmp_path):
 
 def test_generated_images_are_quantised_to_8_bit(tmp_path):
     from ganstudy.evaluation import generate
-    from ganstudy.train import load_generator
+    from ganstudy.runfolder import load_generator
 
     train(tiny(**{"eval.metrics": []}), tmp_path / "r")
     g, cfg = load_generator(tmp_path / "r")

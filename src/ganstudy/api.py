@@ -68,7 +68,7 @@ def overrides(values: Mapping[str, Any] | Sequence[str] | None) -> list[str]:
 def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None) -> Study:  # noqa: A002
     """A study file (or a study folder) loaded and every case validated, with ``set`` applied
     to every case (``{"train.iterations": 300}``)."""
-    from .runner import open_study
+    from .studydir import open_study
 
     loaded, _, given = open_study(study, overrides=overrides(set))
     loaded.source, loaded.overrides = Path(study), given
@@ -109,7 +109,7 @@ def run(study: Study | str | Path, out: str | Path | None = None, *, set: Mappin
 
 def open(folder: str | Path, data_root: str | Path | None = None) -> StudyFolder:  # noqa: A001
     """A study folder that ``run`` (or ``ganstudy run``) wrote, to read or report."""
-    from .runner import study_folder
+    from .studydir import study_folder
 
     return StudyFolder(study_folder(folder), None, data_root)
 
@@ -152,7 +152,7 @@ class StudyFolder:
 
     def status(self) -> Records:
         """A row a case x seed: its state, progress, wall time and final losses (``ganstudy status``)."""
-        from .runner import status_rows
+        from .studydir import status_rows
 
         return Records(status_rows(self.path)[1])
 

@@ -199,7 +199,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .data import load_training_data
     from .evaluation import evaluate, scoring_setup
     from .sampler import derive_seed
-    from .train import load_generator
+    from .runfolder import load_generator
 
     g, cfg = load_generator(run_dir, args.checkpoint)
     if args.set:

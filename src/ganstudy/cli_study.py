@@ -115,7 +115,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_add_seeds(args: argparse.Namespace) -> int:
-    from .runner import add_seeds
+    from .studydir import add_seeds
 
     from .study import SeedRange
 
@@ -231,7 +231,7 @@ def _baseline_spread(study, out: str | None) -> tuple[float | None, float | None
 
     from .analysis import equivalence_band
     from .results import study_table
-    from .runner import resolve_study
+    from .studydir import resolve_study
     from .store import StudyStore
 
     folder = Path(out) if out else resolve_study(study.path, None)[1]

@@ -7,7 +7,7 @@ lone ``ganstudy train`` takes the cores that are idle when it starts, and a stud
 single-threaded process a core. The cores are those of the process's CPU affinity (a
 container's or ``taskset``'s limit), not the machine's. The same holds for numpy's BLAS,
 which scoring uses (KID's kernels, the covariances of the Fréchet distance): :func:`use_threads`
-sets both.
+sets both; :func:`resolve_device` says which device a run computes on.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 BUSY = 0.5  # a core busy more than half of the sample is taken
 
@@ -91,3 +95,18 @@ def use_threads(n: int) -> int:
     torch.set_num_threads(n)
     threadpool_limits(n, user_api="blas")  # stays in force (not used as a context manager)
     return before
+
+
+def resolve_device(name: str) -> torch.device:
+    """The device a run trains on: ``auto`` (CUDA when there is one), ``cpu``, ``cuda`` or ``cuda:N``."""
+    import torch
+
+    from .errors import GanstudyError
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GanstudyError("--device cuda: no CUDA device is available here; use --device cpu or auto.")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise GanstudyError(f"--device {name!r}: use auto, cpu or cuda.")
+    return torch.device(name)

@@ -82,12 +82,10 @@ def _neighbours(cfg: RunConfig, data_root: str | Path | None, n: int) -> list[su
 def calibrate(cfg: RunConfig, data_root: str | Path | None, workers: int = 1, steps: int = 8) -> Calibration:
     """Time ``steps`` iterations of ``cfg`` on one thread beside ``workers - 1`` others like it,
     and one run's set-up and scoring."""
-    import torch
-
+    from .cores import use_threads
     from .evaluation import curve_shares_final
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    threads = use_threads(1)  # as a study's worker: torch and the scoring's BLAS on one thread
     neighbours = _neighbours(cfg, data_root, workers - 1) if workers > 1 else []
     try:
         with tempfile.TemporaryDirectory(prefix="ganstudy-estimate-") as tmp:
@@ -108,7 +106,7 @@ def calibrate(cfg: RunConfig, data_root: str | Path | None, workers: int = 1, st
         for proc in neighbours:
             proc.kill()
             proc.wait()
-        torch.set_num_threads(threads)
+        use_threads(threads)
     return Calibration(cfg.model.arch, per_step, setup + scoring)
 
 
@@ -171,9 +169,9 @@ def estimate(study: Study, data_root: str | Path | None = None, workers: int | N
 
 def _neighbour(config_json: str, data_root: str) -> None:
     """A neighbour for :func:`calibrate`: step until killed."""
-    import torch
+    from .cores import use_threads
 
-    torch.set_num_threads(1)
+    use_threads(1)
     with tempfile.TemporaryDirectory(prefix="ganstudy-estimate-") as tmp:
         trainer = _trainer(RunConfig.model_validate_json(config_json), tmp, data_root or None)
         _steps(trainer, 2)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import numpy as np
 import torch
 
 from .config import RunConfig
-from .data import TrainingData, unscale
+from .data import TrainingData, load_training_data, unscale
 from .data.registry import load_split
 from .errors import GanstudyError
 from .metrics import score_embedded, score_images
@@ -131,3 +133,24 @@ def evaluate_with_curve(g: torch.nn.Module, cfg: RunConfig, evaluator, reference
     final = score_embedded(evaluator, reference, feats[: cfg.eval.samples],
                            None if probs is None else probs[: cfg.eval.samples], cfg.eval.metrics)
     return curve, final
+
+
+@dataclass
+class Resources:
+    """What every run of one configuration shares: its data and, if it is scored, the
+    evaluator and the reference statistics (loaded once for a seed group)."""
+
+    data: Any  # TrainingData
+    evaluator: Any = None
+    reference: Any = None
+
+
+def load_resources(cfg: RunConfig, data_root: str | Path | None, log: Callable[[str], None] | None = None) -> Resources:
+    data = load_training_data(cfg.data, data_root)
+    if log:
+        log(f"data: {data.description}")
+    if not cfg.eval.metrics:
+        return Resources(data)
+    if log:
+        log("reference: the evaluator's features of the real images the scores compare with (cached once computed)")
+    return Resources(data, *scoring_setup(cfg, data, data_root))

@@ -42,7 +42,7 @@ def _described(run_dir: str | Path) -> dict[str, Any]:
 
 def promote(study_dir: str | Path, case_id: str, out: str | Path | None = None, force: bool = False) -> Path:
     """Write the next study version with ``case_id`` as its baseline; returns the new file."""
-    from .runner import STUDY_FILE, resolve_study
+    from .studydir import STUDY_FILE, resolve_study
 
     study_file, _, _ = resolve_study(study_dir, None)
     study = load_study(study_file)
@@ -106,7 +106,7 @@ def add_finetune_case(study_dir: str | Path, case: str, overrides: list[str], it
     new settings (``ganstudy run`` then trains it); the study file is edited in place. Returns its id."""
     import tomlkit
 
-    from .runner import STUDY_FILE, study_folder
+    from .studydir import STUDY_FILE, study_folder
 
     path = study_folder(study_dir) / STUDY_FILE
     study = load_study(path)

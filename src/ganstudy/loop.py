@@ -26,7 +26,8 @@ from .schedules import lr_factor
 from .steps import STEP_STYLES, GanState
 
 if TYPE_CHECKING:
-    from .train import RunResult, Start, Trainer
+    from .runfolder import RunResult
+    from .train import Start, Trainer
 
 
 def autocast(precision: str, device: torch.device) -> ContextManager[Any]:

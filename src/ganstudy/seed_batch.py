@@ -25,10 +25,11 @@ from pathlib import Path
 
 from .atomic import write_json
 from .checkpoints import reconcile
-from .loop import run_loop, stop_on_ctrl_c
-from .losses import MemberLosses
 from .config import RunConfig
 from .errors import GanstudyError
+from .evaluation import load_resources
+from .loop import run_loop, stop_on_ctrl_c
+from .losses import MemberLosses
 from .models.stacked import (
     NotStackable,
     member_optimizer_state,
@@ -37,16 +38,10 @@ from .models.stacked import (
     stack,
     stack_optimizer_state,
 )
+from .optim import make_optimizers
+from .runfolder import RunResult
 from .steps import GanState
-from .train import (
-    CorruptRun,
-    Progress,
-    RunResult,
-    Start,
-    Trainer,
-    load_resources,
-    make_optimizers,
-)
+from .train import CorruptRun, Progress, Start, Trainer
 
 
 #: Keys in which the members of one stacked model may differ. Each member keeps its own value:
@@ -90,7 +85,7 @@ def batching_pays(cfg: RunConfig, device: str = "auto") -> bool:
     220 ms per seed-iteration, Keras-GAN's DCGAN 488 vs 368), so their seeds train alone;
     on a GPU they batch."""
     from .models.registry import get as get_arch
-    from .train import resolve_device
+    from .cores import resolve_device
 
     if not cfg.train.vectorize_seeds:
         return False

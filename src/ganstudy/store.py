@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GanstudyError
-from .train import CHECKPOINT, read_result
+from .checkpoints import CHECKPOINT
+from .runfolder import read_result
 
 #: States of a run in the index.
 PENDING, RUNNING, COMPLETE, DIVERGED, FAILED, INTERRUPTED = (

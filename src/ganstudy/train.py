@@ -15,7 +15,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,29 +26,22 @@ from .atomic import atomic_write, read_jsonl, write_json, write_text
 from .checkpoints import CHECKPOINT, PENDING, drop_pending
 from .checkpoints import load as load_checkpoint
 from .config import RunConfig, finetuned_hash
-from .data import load_training_data, unscale
+from .cores import resolve_device
+from .data import unscale
 from .errors import GanstudyError
+from .evaluation import Resources, load_resources
 from .images import save_grid
 from .losses import get as get_loss
 from .models import build, count_parameters, latent
 from .models.registry import get as get_arch
 from .optim import make_optimizers
 from .phases import PhaseClock
+from .runfolder import RunResult, read_result, scoring_changed
 from .sampler import Sampler, derive_seed
 from .steps import STAT_NAMES, GanState
 from .tracking import RunInfo, Tracker
 
-__all__ = ["CHECKPOINT", "RunResult", "Trainer", "train", "read_result", "load_generator"]  # CHECKPOINT: checkpoints.py
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise GanstudyError("--device cuda: no CUDA device is available here; use --device cpu or auto.")
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise GanstudyError(f"--device {name!r}: use auto, cpu or cuda.")
-    return torch.device(name)
+__all__ = ["CHECKPOINT", "RunResult", "Trainer", "train"]  # CHECKPOINT: checkpoints.py; RunResult: runfolder.py
 
 
 def summary_line(iteration: int, row: dict[str, float]) -> str:
@@ -60,48 +53,7 @@ class CorruptRun(GanstudyError):
     """A run folder whose checkpoint cannot be used (torn, damaged, or another config's)."""
 
 
-@dataclass
-class RunResult:
-    status: str  # "complete", "diverged" or "interrupted"
-    iterations: int  # iterations done
-    total_iterations: int
-    final: dict[str, float] = field(default_factory=dict)  # the last logged statistics
-    wall_seconds: float = 0.0
-    run_hash: str = ""
-    summary: str = ""
-    reason: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)  # the final evaluation
-    protocol: dict[str, Any] = field(default_factory=dict)  # how it was measured
-    phases: dict[str, float] = field(default_factory=dict)  # seconds by phase, every process's (phases.py)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 Progress = Callable[[int, int, dict[str, float]], None]  # (iteration done, total, latest stats)
-
-
-@dataclass
-class Resources:
-    """What every run of one configuration shares: its data and, if it is scored, the
-    evaluator and the reference statistics (loaded once for a seed group)."""
-
-    data: Any  # TrainingData
-    evaluator: Any = None
-    reference: Any = None
-
-
-def load_resources(cfg: RunConfig, data_root: str | Path | None, log: Callable[[str], None] | None = None) -> Resources:
-    data = load_training_data(cfg.data, data_root)
-    if log:
-        log(f"data: {data.description}")
-    if not cfg.eval.metrics:
-        return Resources(data)
-    from .evaluation import scoring_setup
-
-    if log:
-        log("reference: the evaluator's features of the real images the scores compare with (cached once computed)")
-    return Resources(data, *scoring_setup(cfg, data, data_root))
 
 
 @dataclass
@@ -437,51 +389,7 @@ class Trainer:
         return RunResult(status, iterations, self.total, last, round(wall, 3), self.run_hash, summary, reason)
 
 
-def scoring_changed(run_dir: str | Path, cfg: RunConfig) -> bool:
-    """Were the run in ``run_dir``'s scores made under other eval settings than ``cfg``'s?"""
-    try:
-        saved = json.loads((Path(run_dir) / "config.json").read_text())["config"]["eval"]
-    except (FileNotFoundError, json.JSONDecodeError, KeyError):
-        return True
-    ignore = {"grid_seed", "grid_size", "curve_points", "curve_samples"}  # grids and curves are not the scores
-    current = cfg.eval.model_dump(mode="json")
-    return {k: v for k, v in saved.items() if k not in ignore} != {k: v for k, v in current.items() if k not in ignore}
-
-
-def read_result(run_dir: str | Path) -> RunResult | None:
-    """The result of an ended run, or None if it has not ended (or the file is damaged)."""
-    try:
-        return RunResult(**json.loads((Path(run_dir) / "result.json").read_text()))
-    except (FileNotFoundError, json.JSONDecodeError, TypeError):
-        return None
-
-
 def train(cfg: RunConfig, out_dir: str | Path, **kwargs: Any) -> RunResult:
     """Train ``cfg`` in ``out_dir`` (see :class:`Trainer`); ``resume=True`` continues a run."""
     resume = kwargs.pop("resume", False)
     return Trainer(cfg, out_dir, **kwargs).run(resume=resume)
-
-
-def load_generator(run_dir: str | Path, checkpoint: str | Path | None = None, device: str = "cpu",
-                   cfg: RunConfig | None = None) -> tuple[torch.nn.Module, RunConfig]:
-    """The generator of a run folder (its last checkpoint, or ``checkpoint``) in eval mode, and the
-    run's config (or ``cfg``, e.g. the run's config with new eval settings)."""
-    from .config import config_from_json
-
-    run_dir = Path(run_dir)
-    try:
-        described = json.loads((run_dir / "config.json").read_text())
-        shape = tuple(described["image_shape"])
-        cfg = cfg or config_from_json(described["config"])
-    except FileNotFoundError:
-        raise GanstudyError(f"{run_dir}: not a run folder (no config.json).") from None
-    except (ValueError, KeyError, TypeError):
-        raise GanstudyError(f"{run_dir / 'config.json'}: damaged (not the JSON a run writes). `ganstudy run` on its "
-                            "study repairs it; a lone run folder cannot be read without it.") from None
-    g, _ = build(cfg.model, shape, get_loss(cfg.loss.kind).d_head)  # type: ignore[arg-type]
-    path = Path(checkpoint) if checkpoint else run_dir / CHECKPOINT
-    try:
-        g.load_state_dict(load_checkpoint(path, device)["g"])
-    except RuntimeError as exc:  # the right file format, the wrong networks
-        raise GanstudyError(f"{path}: its generator does not fit this run's config ({str(exc)[:200]}).") from None
-    return g.eval(), cfg

@@ -86,7 +86,7 @@ def summary_of(study_dir: str | Path) -> str:
 
 def write_report(path: str | Path, data_root: str | Path | None = None, floor: bool = True) -> tuple[StudyResults, Path]:
     """Analyse the study in folder ``path`` and write its three report files, then its stamp."""
-    from ..runner import study_folder
+    from ..studydir import study_folder
     from . import html, markdown
 
     stamp = inputs_hash(study_folder(path))

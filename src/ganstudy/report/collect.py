@@ -15,7 +15,7 @@ from ..analysis import Comparison, Pairing, RunRow, expectation_held, loss_moved
 from ..results import DAMAGED, RunInfo, n_classes, study_table
 from ..phases import study_cost
 from ..rounds import comparisons, same_as_baseline, seeds_needed
-from ..runner import open_study, study_folder
+from ..studydir import open_study, study_folder
 from ..store import StudyStore
 from ..study import Study
 
