@@ -35,6 +35,31 @@ def test_bf16_multiplies_in_bf16_and_keeps_weights_and_adam_in_fp32(tmp_path):
     assert products == {torch.float32} and weights == {torch.float32}
 
 
+def test_a_pass_under_bf16_computes_with_the_weights_as_updated_inside_the_step(tmp_path):
+    """A keras-style step updates D, then trains D on its second batch and G through D, all in
+    one autocast region: each pass must see D's weights as they are then, not the bf16 copy
+    autocast's weight cache keeps from the region's first pass (bf16 worsened FID with it)."""
+    trainer = Trainer(tiny(**{"train.precision": "bf16"}), tmp_path)
+    trainer.prepare(resume=False)
+    d_first = next(m for m in trainer.state.d.modules() if isinstance(m, torch.nn.Linear))
+    probe = torch.randn(3, d_first.in_features)
+    with autocast("bf16", trainer.state.device):
+        before = d_first(probe)
+        with torch.no_grad():
+            d_first.weight.mul_(2.0)  # as D's Adam step does: in place, inside the region
+        after = d_first(probe)
+    with torch.no_grad():
+        d_first.weight.div_(2.0)
+        expected = torch.nn.functional.linear(probe.bfloat16(), 2 * d_first.weight.bfloat16(), d_first.bias.bfloat16())
+    assert not torch.equal(before, after) and torch.equal(after, expected)
+
+
+def test_bf16_runs_from_before_the_weight_cache_fix_are_not_reused():
+    keys = tiny(**{"train.precision": "bf16"}).training_keys()
+    assert keys["train.precision@revision"] == 2
+    assert "train.precision@revision" not in tiny().training_keys()
+
+
 def test_bf16_is_another_run_and_fp32_runs_keep_their_identity(tmp_path):
     assert tiny().run_hash() == tiny(**{"train.precision": "fp32"}).run_hash()  # runs from before the key
     assert tiny(**{"train.precision": "bf16"}).run_hash() != tiny().run_hash()

@@ -49,6 +49,11 @@ PRESENTATION_SECTIONS = frozenset({"eval"})
 
 #: Bump when the meaning of an existing key changes, so old run hashes are not reused.
 HASH_SCHEMA = 1
+#: Values whose training changed after runs were hashed with them: a run at such a value
+#: carries the revision in its hash, so runs trained before the change are trained again,
+#: never mixed with new ones (the rest keep their identity). bf16 (2): autocast's weight cache
+#: was on, so inside a step the passes after D's update used D's weights from before it.
+REVISIONS: dict[tuple[str, Any], int] = {("train.precision", "bf16"): 2}
 #: Keys added after runs were first hashed, with the value that reproduces what ran before
 #: them: at that value (or unset) they are left out of the hash, so existing runs keep their
 #: identity; any other value is a different run.
@@ -330,12 +335,16 @@ class RunConfig(_Section):
 
     def training_keys(self) -> dict[str, Any]:
         """The keys that change the computation (what the run hash covers)."""
-        return {
+        keys = {
             key: value
             for key, value in self.flat().items()
             if key not in PRESENTATION_KEYS and key.split(".", 1)[0] not in PRESENTATION_SECTIONS
             and not (key in LATER_KEYS and value in (LATER_KEYS[key], None))
         }
+        for (key, value), revision in REVISIONS.items():
+            if keys.get(key) == value:
+                keys[f"{key}@revision"] = revision
+        return keys
 
     def config_hash(self) -> str:
         """Hash of what changes training, without the seed: equal for two cases that train alike."""

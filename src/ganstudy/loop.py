@@ -34,7 +34,10 @@ def autocast(precision: str, device: torch.device) -> ContextManager[Any]:
     """The training step's arithmetic: fp32, or bf16 autocast (the matrix products and
     convolutions in bfloat16, weights, gradients and Adam in fp32; losses stay fp32). Re-entrant."""
     if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+        # No weight cache: autocast keeps one bf16 copy of each weight for its whole region, and
+        # a step updates D inside it; with the cache, D's second batch (keras style) and G's step
+        # through D computed with D's weights from before its update.
+        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
     return nullcontext()
 
 

@@ -1,12 +1,13 @@
 """Where bf16 pays: what the machine's arithmetic can do in bfloat16.
 
-``train.precision = "bf16"`` runs the training step under autocast (see ``train.autocast``).
+``train.precision = "bf16"`` runs the training step under autocast (see ``loop.autocast``).
 It pays where the hardware multiplies bf16 natively: GPUs from Ampere on, and CPUs with
 AVX512-BF16 or AMX. Measured on a 2-core AMD EPYC with AVX512-BF16 (no AMX), one thread:
-the conv steps 1.57-1.77x faster, the MLP 1.21x (``benchmarks/precision_speed.py``). Without
-those instructions bf16 is emulated and slower; ``ganstudy plan`` says which. It is not
-neutral: ``studies/precision-check.toml`` found that it worsens the quickstart MLP's FID
-(docs/precision.md), so it is opt-in, never chosen for the user.
+the conv steps 1.55-1.80x faster, the MLP 1.14x (``benchmarks/precision_speed.py``). Without
+those instructions bf16 is emulated and slower; ``ganstudy plan`` says which.
+``studies/precision-check.toml`` found no effect on the quickstart MLP's FID at 30 seeds
+(docs/precision.md). It is opt-in, never chosen for the user: a run's identity would then
+depend on the machine it trained on.
 """
 
 from __future__ import annotations
