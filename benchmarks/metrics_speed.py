@@ -19,7 +19,7 @@ import scipy.linalg
 import torch
 
 from ganstudy import metrics
-from ganstudy.config import load_config
+from ganstudy.config_layers import load_config
 from ganstudy.data import load_training_data
 from ganstudy.evaluation import generate
 from ganstudy.metrics import Features

@@ -92,7 +92,7 @@ class RecordArithmetic(RecordGemms):
 
 def scoring_floor(overrides: list[str], folder: Path) -> tuple[float, float, float]:
     """(seconds, floor seconds, GFLOP) of one final scoring of a 1-iteration run of this config, one thread."""
-    from ganstudy.config import load_config
+    from ganstudy.config_layers import load_config
     from ganstudy.train import Trainer
 
     torch.set_num_threads(1)

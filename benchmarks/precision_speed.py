@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from ganstudy.config import Layer, build_config
+from ganstudy.config_layers import Layer, build_config
 from ganstudy.precision import bf16_native
 from ganstudy.steps import STEP_STYLES
 from ganstudy.loop import autocast, real_batches

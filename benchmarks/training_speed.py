@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ganstudy.config import load_config
+from ganstudy.config_layers import load_config
 from ganstudy.data import scale as scale_images
 from ganstudy.seed_batch import batched_state
 from ganstudy.steps import STEP_STYLES, GanState

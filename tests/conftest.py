@@ -10,7 +10,8 @@ import pytest
 import scipy.io
 import torch
 
-from ganstudy.config import Layer, RunConfig, build_config
+from ganstudy.config import RunConfig
+from ganstudy.config_layers import Layer, build_config
 
 REPO = Path(__file__).resolve().parents[1]
 # The offline data: $GANSTUDY_DATA (as .ci/run sets it), else ../shared/data beside the checkout.

@@ -1,8 +1,7 @@
 import pytest
 
-from ganstudy.config import (
-    Layer, RunConfig, build_config, load_config, parse_overrides, parse_value,
-)
+from ganstudy.config import RunConfig
+from ganstudy.config_layers import Layer, build_config, load_config, parse_overrides, parse_value
 from ganstudy.errors import ConfigError
 
 

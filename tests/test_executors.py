@@ -130,7 +130,7 @@ def test_ctrl_c_at_the_driver_alone_stops_the_workers_runs(tmp_path):
     assert {r.status for r in runs} <= {"interrupted", "pending"} and stopped_after < 30  # unstopped, the runs take minutes
     for rec in runs:
         if rec.status == "interrupted":  # stopped where it stood, with a checkpoint to resume from
-            assert 50 <= json.loads((StudyStore(out).run_dir(rec) / "status.json").read_text())["iteration"] < 30_000
+            assert 0 < json.loads((StudyStore(out).run_dir(rec) / "status.json").read_text())["iteration"] < 30_000
             assert list(StudyStore(out).run_dir(rec).glob("checkpoint*"))
 
 

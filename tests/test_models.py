@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganstudy.config import load_config
+from ganstudy.config_layers import load_config
 from ganstudy.errors import ConfigError
 from ganstudy.losses import get as get_loss
 from ganstudy.models import build, count_parameters

@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
 
-from ganstudy.config import Layer, build_config
+from ganstudy.config_layers import Layer, build_config
 from ganstudy.losses import get as get_loss
 from ganstudy.models import build, count_parameters
 from ganstudy.schedules import lr_factor

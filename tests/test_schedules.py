@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from ganstudy.config import load_config
+from ganstudy.config_layers import load_config
 from ganstudy.schedules import lr_factor
 
 

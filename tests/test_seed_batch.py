@@ -7,7 +7,7 @@ import torch
 from conftest import run_weights, same_weights, tiny, weight_gap
 from torch import nn
 
-from ganstudy.config import load_config
+from ganstudy.config_layers import load_config
 from ganstudy.models import build
 from ganstudy.models.stacked import (
     STACKERS,

@@ -3,7 +3,7 @@ import pytest
 
 from conftest import REPO
 from ganstudy.cli import main
-from ganstudy.config import Layer
+from ganstudy.config_layers import Layer
 from ganstudy.errors import ConfigError
 from ganstudy.planview import plan_rows
 from ganstudy.study import load_study

@@ -134,7 +134,7 @@ class _StandInInception(torch.nn.Module):
 
 
 def test_inception_features_are_an_optional_extra(monkeypatch):
-    from ganstudy.config import Layer, build_config
+    from ganstudy.config_layers import Layer, build_config
     from ganstudy.evaluation import scoring_setup
 
     cfg = build_config([Layer("t", {"data.dataset": "mnist-mini", "data.split": "test", "data.holdout": 100,

@@ -32,7 +32,7 @@ def _add_training_options(parser: argparse.ArgumentParser, set_help: str, resume
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from .config import key_help
+    from .config_layers import key_help
 
     for key, default, description in key_help():
         if args.filter and args.filter not in key:

@@ -91,7 +91,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .cores import CoreSample
 
     cores = CoreSample()  # sampled while the imports below run
-    from .config import load_config
+    from .config_layers import load_config
     from .train import Trainer
 
     if args.imports:
@@ -195,7 +195,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not run_dir:
         raise GanstudyError("ganstudy eval: give a RUN_DIR to score, --images PATH (a folder, .npz or .mat of "
                             "images) with --dataset, or --real DATASET for the real-vs-real floor.")
-    from .config import Layer, build_config, flatten, parse_overrides
+    from .config import flatten
+    from .config_layers import Layer, build_config, parse_overrides
     from .data import load_training_data
     from .evaluation import evaluate, scoring_setup
     from .sampler import derive_seed
@@ -212,7 +213,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _eval_config(args: argparse.Namespace, dataset: str):  # noqa: ANN202 - a RunConfig
-    from .config import load_config
+    from .config_layers import load_config
 
     return load_config(None, [f"data.dataset={dataset}", f"data.split={args.split}"] + (args.set or []))
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_text
-from .config import Layer, RunConfig, build_config, flatten, load_toml, parse_overrides, unflatten
+from .config import RunConfig, flatten, unflatten
+from .config_layers import Layer, build_config, load_toml, parse_overrides
 from .errors import GanstudyError
 from .study import load_study
 

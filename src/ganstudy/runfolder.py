@@ -63,7 +63,7 @@ def load_generator(run_dir: str | Path, checkpoint: str | Path | None = None, de
     run's config (or ``cfg``, e.g. the run's config with new eval settings)."""
     from .checkpoints import CHECKPOINT
     from .checkpoints import load as load_checkpoint
-    from .config import config_from_json
+    from .config_layers import config_from_json
     from .losses import get as get_loss
     from .models import build
 

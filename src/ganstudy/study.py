@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .config import Layer, RunConfig, build_config, finetuned_hash, flatten, load_toml
+from .config import RunConfig, finetuned_hash, flatten
+from .config_layers import Layer, build_config, load_toml
 from .errors import ConfigError
 from .stats.procedure import Design, schedule
 from .sweeps import Sweep, SweepPoint, expand

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_json, write_text
-from .config import parse_overrides
+from .config_layers import parse_overrides
 from .errors import GanstudyError
 from .results import n_classes, study_table
 from .rounds import seeds_needed
