@@ -105,9 +105,11 @@ def test_interrupted_run_resumes_under_any_executor(executor, tmp_path, referenc
         assert same_weights(run_weights(out / folder), run_weights(reference / folder)), folder
 
 
-def test_ctrl_c_at_the_driver_alone_stops_the_workers_runs(tmp_path):
-    """``kill -INT`` of ``ganstudy run`` only (not its process group): the runs its worker
-    processes train save a checkpoint and stop too, in seconds, instead of training to the end."""
+def test_ctrl_c_at_the_driver_alone_stops_the_workers_runs(executor, tmp_path):
+    """``kill -INT`` of ``ganstudy run`` only (not its process group): the runs its workers
+    train (in worker processes: a shared flag; on Ray: its cancel) save a checkpoint where
+    they stand and stop, in seconds, instead of training to the end."""
+    name, options = executor
     study, out = write(tmp_path, iterations=30_000, checkpoint_every=30_000), tmp_path / "out"
 
     def interrupt_once_training() -> None:
@@ -122,7 +124,7 @@ def test_ctrl_c_at_the_driver_alone_stops_the_workers_runs(tmp_path):
     watcher = threading.Thread(target=interrupt_once_training, daemon=True)
     watcher.start()
     start = time.monotonic()
-    summary = run_study(study, out, executor="local", executor_options={"workers": 2}, live=False)
+    summary = run_study(study, out, executor=name, executor_options=options, live=False)
     stopped_after = time.monotonic() - start
     watcher.join()
     assert summary.interrupted and summary.counts.get("interrupted", 0) >= 1
