@@ -31,18 +31,21 @@ from training_speed import ganstudy_step_state, make_step  # a sibling script
 
 GEMMS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
          torch.ops.aten.baddbmm.default}
+CONVOLUTIONS = {torch.ops.aten.convolution.default}
 ADAM_BYTES = 28  # fused Adam per parameter: reads p, g, m, v (16 B) and writes p, m, v (12 B), fp32
 
 
 class RecordGemms(TorchDispatchMode):
-    """Every matrix multiply an iteration runs: (operator, its tensor arguments' shapes and strides)."""
+    """Every matrix multiply an iteration runs (or every call of ``ops``): (operator, its tensor
+    arguments' shapes and strides)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ops: set = GEMMS) -> None:  # noqa: B006 - never mutated
         super().__init__()
+        self.ops = ops
         self.calls: list[tuple] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-        if func in GEMMS:
+        if func in self.ops:
             self.calls.append((func, [(a.shape, a.stride()) if isinstance(a, torch.Tensor) else a for a in args]))
         return func(*args, **(kwargs or {}))
 
@@ -53,16 +56,16 @@ def _tensor(shape: torch.Size, stride: tuple[int, ...]) -> torch.Tensor:
 
 
 def gemm_floor(calls: list[tuple], repeats: int = 50) -> tuple[float, float]:
-    """(seconds, FLOP) of one iteration's GEMMs, each timed alone at its shape (best of ``repeats``)."""
+    """(seconds, FLOP) of recorded GEMMs (and convolutions), each timed alone at its shape
+    (best of ``repeats``, after one call that also gives the output's size)."""
     seconds = flop = 0.0
     for func, specs in calls:
         args = [_tensor(*spec) if isinstance(spec, tuple) and isinstance(spec[0], torch.Size) else spec
                 for spec in specs]
-        out = args[-1].shape[-1]
-        rows = args[-2].shape[-2]
-        inner = args[-2].shape[-1]
-        batch = args[-2].shape[0] if args[-2].dim() == 3 else 1
-        flop += 2.0 * batch * rows * inner * out
+        out = func(*args)
+        # Each output element is a dot product: of the inner dimension, or of in-channels x kernel.
+        inner = args[1][0].numel() if func in CONVOLUTIONS else args[-2].shape[-1]
+        flop += 2.0 * out.numel() * inner
         best = float("inf")
         for _ in range(repeats):
             t0 = time.perf_counter()

@@ -29,12 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
 
 from ganstudy.phases import PHASES
 
 sys.path.insert(0, str(Path(__file__).parent))
-from limits import GEMMS, RecordGemms, _tensor  # noqa: E402 - a sibling script
+from limits import CONVOLUTIONS, GEMMS, RecordGemms, gemm_floor  # noqa: E402 - a sibling script
 
 DEFAULT_SET = ["data.split=test", "data.holdout=2000"]  # the offline MNIST: the test split, 2,000 held out
 
@@ -58,52 +57,21 @@ def torch_process() -> float:
     return time.perf_counter() - start
 
 
-CONVOLUTIONS = {torch.ops.aten.convolution.default}
-
-
-def op_floor(calls: list[tuple], repeats: int = 10) -> tuple[float, float]:
-    """(seconds, FLOP) of recorded matrix products and convolutions, each timed alone (best of ``repeats``)."""
-    seconds = flop = 0.0
-    for func, specs in calls:
-        args = [_tensor(*spec) if isinstance(spec, tuple) and isinstance(spec[0], torch.Size) else spec
-                for spec in specs]
-        out = func(*args)
-        if func in CONVOLUTIONS:  # each output element: in-channels x kernel multiply-adds
-            flop += 2.0 * out.numel() * args[1][0].numel()
-        else:
-            flop += 2.0 * out.numel() * args[-2].shape[-1]
-        best = float("inf")
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            func(*args)
-            best = min(best, time.perf_counter() - t0)
-        seconds += best
-    return seconds, flop
-
-
-class RecordArithmetic(RecordGemms):
-    """Matrix products and convolutions (with their tensors' shapes and strides) as they run."""
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-        if func in GEMMS or func in CONVOLUTIONS:
-            self.calls.append((func, [(a.shape, a.stride()) if isinstance(a, torch.Tensor) else a for a in args]))
-        return func(*args, **(kwargs or {}))
-
-
 def scoring_floor(overrides: list[str], folder: Path) -> tuple[float, float, float]:
     """(seconds, floor seconds, GFLOP) of one final scoring of a 1-iteration run of this config, one thread."""
     from ganstudy.config_layers import load_config
+    from ganstudy.cores import use_threads
     from ganstudy.train import Trainer
 
-    torch.set_num_threads(1)
+    use_threads(1)  # as a study's worker: torch and the scoring's BLAS
     trainer = Trainer(load_config(None, [*overrides, "train.iterations=1"]), folder)
     trainer.run()  # loads the evaluator and reference, and scores once: what follows is warm
     start = time.perf_counter()
     trainer._evaluate(1, final=True)
     seconds = time.perf_counter() - start
-    with RecordArithmetic() as record:
+    with RecordGemms(GEMMS | CONVOLUTIONS) as record:
         trainer._evaluate(1, final=True)
-    floor, flop = op_floor(record.calls)
+    floor, flop = gemm_floor(record.calls, repeats=10)
     return seconds, floor, flop / 1e9
 
 
