@@ -112,13 +112,15 @@ def run_loop(runs: list[Trainer], state: GanState, starts: list[Start],
     with ExitStack() as files:
         logs = [files.enter_context(open(r.dir / "metrics.jsonl", "a", encoding="utf-8")) for r in runs]
         for it in range(start, total):
-            if any(r._stop_requested for r in runs) or study_stop():
+            asked = any(r._stop_requested for r in runs)
+            if asked or study_stop():
+                why = "stopped by Ctrl-C; run again with --resume" if asked else \
+                    "stopped with its study (ganstudy run was stopped); running the study again continues it"
                 for i, r in enumerate(runs):
                     if results[i] is None:
                         own(i, it - 1)
                         r._save_checkpoint(it, last[i], time.perf_counter() - t0[i], pending=group)
-                        results[i] = r._result("interrupted", it, last[i], t0[i],
-                                               "stopped by Ctrl-C; run again with --resume")
+                        results[i] = r._result("interrupted", it, last[i], t0[i], why)
                 commit()
                 return results  # type: ignore[return-value]
             lrs = []  # each run's own schedule (stacked cases may differ in it)
