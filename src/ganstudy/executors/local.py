@@ -115,9 +115,10 @@ class LocalExecutor:
                                  initargs=(progress_queue, stop, threads)) as pool:
             try:
                 while todo or running:
-                    if should_stop():  # Ctrl-C, maybe at the driver alone: the running tasks stop too
+                    stopping = should_stop()  # once a round: it also ticks the live report
+                    if stopping:  # Ctrl-C, maybe at the driver alone: the running tasks stop too
                         stop.set()
-                    while todo and not should_stop() and self._may_start(todo[0], running, deaths):
+                    while todo and not stopping and self._may_start(todo[0], running, deaths):
                         task = todo.pop(0)
                         task.threads = threads
                         on_start(task)
