@@ -173,12 +173,13 @@ def test_add_seeds_and_new_cases_extend_without_redoing(tmp_path):
     run_study(study, out, live=False)
     before = {f: (out / f / "result.json").stat().st_mtime_ns for f in run_folders(out)}
     (out / "study.toml").write_text("# my notes\n" + (out / "study.toml").read_text())
-    assert add_seeds(out, 1) == SeedRange(min=2, max=3)  # a second look: adaptive from 2 to 3 seeds
+    # a second look: adaptive from 2 to 3 seeds, the first look as it was seen (the baseline as many as the cases)
+    assert add_seeds(out, 1) == SeedRange(min=2, max=3, baseline=1)
     text = (out / "study.toml").read_text()
-    assert text.startswith("# my notes\n") and "seeds = {min = 2, max = 3} # set by ganstudy add-seeds 1" in text
+    assert text.startswith("# my notes\n") and "seeds = {min = 2, max = 3, baseline = 1.0} # set by ganstudy add-seeds 1" in text
     summary = run_study(out, live=False)
-    third = summary.counts.get("complete", 0)  # a 3rd seed for the baseline and lr-high, unless decided at 2
-    assert summary.skipped == 6 and third in (0, 2) and summary.runs == 6 + third
+    third = summary.counts.get("complete", 0)  # a 3rd seed for the baseline and each case not decided at 2
+    assert summary.skipped == 6 and third in (0, 2, 3) and summary.runs == 6 + third
     study.write_text(study.read_text() + '\n[[cases]]\nid = "batch-8"\nset = { "train.batch_size" = 8 }\n')
     summary = run_study(study, out, seeds=3, live=False)
     assert summary.skipped == 6 + third and summary.counts == {"complete": 9 - 6 - third + 3}

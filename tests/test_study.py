@@ -48,7 +48,8 @@ def test_keras_study_marks_cases_5_and_6_as_not_changing_training():
     rows = {r["case"]: r for r in plan_rows(study)}
     assert "does not change training" in rows["05-log-less-often"]["changes"]
     assert rows["05-log-less-often"]["runs"] == "0"
-    assert len(study.runs()) == 13 * 10  # at most: 13 distinct configurations, up to 10 seeds each
+    # at most: 12 distinct cases up to 10 seeds each, the baseline up to 15 (1.5x: it is compared with all)
+    assert len(study.runs()) == 12 * 10 + 15
 
 
 def test_keras_study_cases_are_the_write_ups_changes():
@@ -140,8 +141,9 @@ def test_plan_command(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")  # no wrapping inside the phrases checked below
     assert main(["plan", str(REPO / "studies" / "keras-gan-mnist.toml")]) == 0
     out = capsys.readouterr().out
-    assert "at most 130 runs to train (150 case x seed pairs; 20 shared" in out  # adaptive: 3 to 10 seeds
-    assert "statistics: 12 cases against the baseline, 3 to 10 seeds" in out
+    assert "at most 135 runs to train (155 case x seed pairs; 20 shared" in out  # adaptive: 3 to 10 seeds
+    assert "statistics: 12 cases against the baseline, 3 to 10 seeds a case" in out
+    assert "the baseline 5, 8, 12, 15" in out
     assert out.count("does not change training") == 2
 
 
@@ -162,12 +164,26 @@ def test_bad_statistics_settings_name_the_key(tmp_path, line, message):
 def test_seed_settings_make_the_design(tmp_path):
     meta = load_study(_write(tmp_path, '[study]\nname = "t"\nseeds = { min = 3, max = 12 }\nerror_control = "fdr"\n'
                                        'pairing = "seed"\n[baseline]\n')).meta
-    assert meta.adaptive and meta.seed_list() == list(range(12))
-    design = meta.design()
+    assert meta.adaptive and meta.seed_list(cases=5) == list(range(12))  # paired seeds: the baseline as many
+    design = meta.design(cases=5)
     assert design.looks == (3, 5, 8, 12) and design.error_control == "fdr" and design.pairing == "seed"
     default = load_study(_write(tmp_path, '[study]\nname = "t"\n[baseline]\n')).meta
-    assert default.design().looks == (3, 5, 8, 10)  # adaptive seeds unless the study says otherwise
-    assert load_study(_write(tmp_path, HEAD)).meta.design().looks == (2,)
+    assert default.design(cases=4).looks == (3, 5, 8, 10)  # adaptive seeds unless the study says otherwise
+    assert load_study(_write(tmp_path, HEAD)).meta.design(cases=4).looks == (2,)
+
+
+def test_the_baseline_gets_its_share_of_the_seeds(tmp_path):
+    """Compared with every case, the baseline gets 1.5x the seeds of each look when two or
+    more cases are compared; with one case, or when seeds pair, as many as the cases."""
+    meta = load_study(_write(tmp_path, '[study]\nname = "t"\n[baseline]\n')).meta
+    assert meta.design(cases=2).baseline_looks == (5, 8, 12, 15) and meta.seed_list(cases=2) == list(range(15))
+    assert meta.design(cases=1).baseline_looks == (3, 5, 8, 10)
+    own = load_study(_write(tmp_path, '[study]\nname = "t"\nseeds = { min = 3, max = 8, baseline = 2 }\n'
+                                      '[baseline]\n')).meta
+    assert own.design(cases=1).baseline_looks == (6, 10, 16)
+    with pytest.raises(ConfigError, match="seeds.baseline"):
+        load_study(_write(tmp_path, '[study]\nname = "t"\npairing = "seed"\nseeds = { min = 3, max = 8, baseline = 2 }\n'
+                                    '[baseline]\n'))
 
 
 def test_plan_says_what_the_seeds_can_find(tmp_path, capsys, monkeypatch):

@@ -172,7 +172,8 @@ class StudyFolder:
 
     def verdicts(self, metric: str | None = None) -> Records:
         """A row a case: its verdict on ``metric`` (the study's primary metric by default), the
-        medians, the difference with its interval, the p-values and the reason."""
+        medians, the difference with its interval, the p-values and the reason. A figure no
+        test gave (a case that does not change training, one not analysed yet) is None."""
         from .report.collect import collect
 
         res = collect(self.path, floor=False, data_root=self.data_root)
@@ -186,8 +187,9 @@ class StudyFolder:
                          "metric": metric, **(dict(zip(plan.point.keys, plan.point.values)) if plan.point else {}),
                          "against": c.against, "baseline_median": c.baseline_median, "case_median": c.case_median,
                          "difference": c.diff, "ci_low": c.ci_low, "ci_high": c.ci_high, "ci_level": c.ci_level,
-                         "band": c.band, "p_value": c.p_value, "p_adjusted": c.p_adjusted, "seeds": c.seeds,
-                         "seeds_needed": c.seeds_needed, "reason": c.reason})
+                         "ci_level_at_its_look": c.ci_level_look, "band": c.band, "p_value": c.p_value,
+                         "p_adjusted": c.p_adjusted, "seeds": c.seeds, "baseline_seeds": c.baseline_seeds,
+                         "seeds_needed": c.seeds_needed, "stopped_early": c.futile, "reason": c.reason})
         return rows
 
     def report(self, rewrite: bool = False) -> Report:

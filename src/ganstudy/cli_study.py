@@ -159,7 +159,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     study = api.load(args.study, set=args.set)
     rows = api.plan(study)
     width = shutil.get_terminal_size((120, 24)).columns
-    print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.meta.seeds_text()}, "
+    print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.seeds_text()}, "
           f"primary metric {study.meta.metric}")
     print(_table(rows, ("case", "title", "changes", "runs"), width))
     for line in sweep_lines(study):
@@ -168,7 +168,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     print(plan_line({p.id: p.config.train.precision for p in study.cases}))
     runs = study.runs()
-    total = len(study.cases) * len(study.seeds)
+    total = sum(len(study.case_seeds(p.id)) for p in study.cases)
     most = "at most " if study.meta.adaptive else ""
     print(f"{most}{len(runs)} runs to train ({total} case x seed pairs; {total - len(runs)} shared with identical "
           "training)")
@@ -212,7 +212,7 @@ def _print_power(study, out: str | None) -> int:  # noqa: ANN001 - a Study
         print("\nstatistics: no case that changes training, so nothing to decide")
         return 0
     spread, band = _baseline_spread(study, out)
-    power = plan_power(study.meta.design(), len(tested), spread, band)
+    power = plan_power(study.design(), len(tested), spread, band)
     print()
     print("\n".join(power.lines(study.meta.metric)))
     if not power.can_decide:
@@ -230,7 +230,7 @@ def _baseline_spread(study, out: str | None) -> tuple[float | None, float | None
     import numpy as np
 
     from .analysis import equivalence_band
-    from .results import study_table
+    from .results import n_classes, study_table
     from .studydir import resolve_study
     from .store import StudyStore
 
@@ -238,10 +238,11 @@ def _baseline_spread(study, out: str | None) -> tuple[float | None, float | None
     if not (folder / "index.sqlite").is_file():
         return None, None
     rows = [r.row for r in study_table(study, StudyStore(folder)) if r.row.case == "baseline"]
-    values = [r.metrics[study.meta.metric] for r in rows if r.usable() and study.meta.metric in r.metrics]
+    classes = n_classes(study)
+    values = [r.metrics[study.meta.metric] for r in rows if r.usable(classes) and study.meta.metric in r.metrics]
     if len(values) < 2:
         return None, None
-    first = study.seeds[: study.meta.design().looks[0]]
-    band = equivalence_band([r.metrics[study.meta.metric] for r in rows if r.seed in first and r.usable()
+    first = study.seeds[: study.design().baseline_looks[0]]
+    band = equivalence_band([r.metrics[study.meta.metric] for r in rows if r.seed in first and r.usable(classes)
                              and study.meta.metric in r.metrics], study.meta.equivalence, study.meta.equivalence_abs)
     return float(np.std(values, ddof=1)), band

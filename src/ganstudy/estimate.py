@@ -156,9 +156,10 @@ def estimate(study: Study, data_root: str | Path | None = None, workers: int | N
         cfg = spec.config.train
         iterations = cfg.iterations or _epoch_iterations(spec.config, data_root)
         cost[f"{spec.case}/{spec.seed}"] = iterations * c.step_seconds + c.fixed_seconds
-    first = study.meta.design().looks[0]
-    seeds = study.seeds
-    low = sum(v for k, v in cost.items() if int(k.rsplit("/", 1)[1]) in seeds[:first])
+    design = study.design()
+    first = {p.id: study.case_seeds(p.id)[: design.baseline_looks[0] if p.id == "baseline" else design.looks[0]]
+             for p in study.cases}
+    low = sum(v for k, v in cost.items() if int(k.rsplit("/", 1)[1]) in first[k.rsplit("/", 1)[0]])
     high = sum(cost.values())
     # Runs are whole: the wall time is at least the longest run, and otherwise shared out.
     longest = max(cost.values(), default=0.0)

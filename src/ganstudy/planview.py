@@ -28,7 +28,7 @@ def plan_rows(study: Study) -> list[dict[str, str]]:
     """The rows of ``ganstudy plan``: what each case changes and what it will run."""
     rows = []
     for plan in study.cases:
-        changes, runs = describe_changes(plan), str(len(study.seeds))
+        changes, runs = describe_changes(plan), str(len(study.case_seeds(plan.id)))
         if plan.same_as == "baseline":
             keys = {k for k, _, _ in plan.changes}
             kind = "presentation only, " if keys <= PRESENTATION_KEYS else ""

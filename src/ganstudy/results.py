@@ -65,7 +65,7 @@ def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
     """Every case x seed of the study (all of its seeds, run or not), baseline first."""
     runs: list[RunInfo] = []
     for plan in study.cases:
-        for seed in study.seeds:
+        for seed in study.case_seeds(plan.id):
             cfg = with_seed(plan.config, seed)
             run_hash = study.run_hash(plan.id, seed)  # a fine-tune's includes the run it continues
             rec = store.get(run_hash)

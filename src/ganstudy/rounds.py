@@ -30,7 +30,7 @@ def comparisons(study: Study, rows: list[RunRow], metric: str, n_classes: int,
     absolute = meta.equivalence_abs if metric == meta.metric else None
     tunes = {p.id: p.finetune_from for p in study.cases if p.finetune_from}
     main = compare([r for r in rows if r.case not in tunes], metric, get_metric(metric).lower_is_better,
-                   design=meta.design(), seeds=study.seeds, equivalence=meta.equivalence, equivalence_abs=absolute,
+                   design=study.design(), seeds=study.seeds, equivalence=meta.equivalence, equivalence_abs=absolute,
                    same_as_baseline=same_as_baseline(study), n_classes=n_classes, follow=follow)
     return main + [_against_source(study, rows, metric, n_classes, case, source, absolute)
                    for case, source in tunes.items()]
@@ -53,13 +53,14 @@ def _against_source(study: Study, rows: list[RunRow], metric: str, n_classes: in
 
 
 def seeds_needed(study: Study, rows: list[RunRow], n_classes: int) -> dict[str, int]:
-    """case -> seeds it should have now (the baseline: as many as its longest case)."""
-    design = study.meta.design()
+    """case -> seeds it should have now (the baseline: its share of its longest case's)."""
+    design = study.design()
     if not design.adaptive_:
         return {p.id: len(study.seeds) for p in study.cases}
     need = {c.case: c.seeds_wanted for c in comparisons(study, rows, study.meta.metric, n_classes)
             if c.verdict != SAME and c.against == "baseline"}
-    need["baseline"] = max(need.values(), default=design.looks[0])
+    # The baseline serves every case: it gets its share of the seeds of its longest case.
+    need["baseline"] = design.baseline_seeds(max(need.values(), default=design.looks[0]))
     for p in study.cases:
         need.setdefault(p.id, need["baseline"] if p.same_as == "baseline" else design.looks[0])
     for p in study.cases:  # a fine-tune continues every seed its source has

@@ -65,7 +65,7 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
         save_study(study, out_dir, overrides)
         store.rebuild_index()  # the run folders are the truth; a killed driver left the index behind
         summary = StudySummary(study.meta.name, out_dir, 0, 0)
-        design = study.meta.design()
+        design = study.design()
         classes = n_classes(study) if design.adaptive_ else 10
         ran: set[str] = set()
         gave_up: dict[str, str] = {}
@@ -161,14 +161,17 @@ def _prepare_loggers(study: Study, specs: list, out_dir: Path) -> None:
 
 def _round_title(design: Design, need: dict[str, int] | None, round_no: int, shares_baseline: set[str]) -> str:
     need = {c: n for c, n in (need or {}).items() if c not in shares_baseline}
+    base = need.pop("baseline", design.baseline_looks[0])
     top = max(need.values(), default=design.looks[0])
     # The cases still undecided want the next look's seeds; decided ones keep what they had.
-    open_cases = sorted(c for c, n in need.items() if c != "baseline" and n == top) if round_no > 1 else []
+    open_cases = sorted(c for c, n in need.items() if n == top) if round_no > 1 else []
     looks = ", ".join(map(str, design.looks))
+    baseline = f"{base} for the baseline" if base != top else "the baseline"
     if not open_cases:
-        return f"round {round_no}: {design.looks[0]} seeds for every case (adaptive seeds, analyses at {looks})"
+        return (f"round {round_no}: {design.looks[0]} seeds for every case and {baseline} (adaptive seeds, "
+                f"analyses at {looks})")
     return (f"round {round_no}: up to {top} seeds for {len(open_cases)} undecided case"
-            f"{'s' if len(open_cases) > 1 else ''} and the baseline (analyses at {looks}): {', '.join(open_cases)}")
+            f"{'s' if len(open_cases) > 1 else ''} and {baseline} (analyses at {looks}): {', '.join(open_cases)}")
 
 
 def auto_workers(runs: int, device: str = "auto") -> int:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from .config import RunConfig, finetuned_hash, flatten
 from .config_layers import Layer, build_config, load_toml
 from .errors import ConfigError
-from .stats.procedure import Design, schedule
+from .stats.procedure import BASELINE_SHARE, Design
 from .sweeps import Sweep, SweepPoint, expand
 
 CASE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
@@ -33,12 +33,22 @@ class SeedRange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min: int = Field(3, ge=2, description="seeds every case gets")
     max: int = Field(10, le=200, description="the most seeds an undecided case gets")
+    baseline: float | None = Field(None, ge=1, le=4, description=(
+        "the baseline's seeds at each analysis, as a multiple of the cases' (it is compared with every case); "
+        f"unset: {BASELINE_SHARE:g} with two or more cases, 1 with one; always 1 when seeds pair"))
 
     @model_validator(mode="after")
     def _order(self) -> SeedRange:
         if self.max < self.min:
             raise ValueError(f"max ({self.max}) must be at least min ({self.min})")
         return self
+
+    def baseline_share(self, cases: int, pairing: str) -> float:
+        """The baseline's share of each analysis' seeds: paired seeds meet one to one, and one
+        case gains nothing from a larger baseline (Dunnett: the best share is about sqrt(cases))."""
+        if pairing == "seed":
+            return 1.0
+        return self.baseline if self.baseline is not None else (BASELINE_SHARE if cases >= 2 else 1.0)
 
 
 class StudyMeta(BaseModel):
@@ -89,6 +99,13 @@ class StudyMeta(BaseModel):
             raise ValueError("a list of seeds must be non-empty, distinct and non-negative")
         return value
 
+    @model_validator(mode="after")
+    def _paired_baseline(self) -> StudyMeta:
+        if self.pairing == "seed" and isinstance(self.seeds, SeedRange) and self.seeds.baseline not in (None, 1):
+            raise ValueError('seeds.baseline: with pairing = "seed" each case\'s seed meets the baseline\'s one to '
+                             "one; remove baseline (or set it to 1)")
+        return self
+
     @field_validator("metric")
     @classmethod
     def _metric(cls, value: str) -> str:
@@ -102,21 +119,26 @@ class StudyMeta(BaseModel):
     def adaptive(self) -> bool:
         return isinstance(self.seeds, SeedRange)
 
-    def seed_list(self) -> list[int]:
-        """Every seed the study may use, in the order they are added."""
+    def seed_list(self, cases: int) -> list[int]:
+        """Every seed a study of ``cases`` compared cases may use, in order (an adaptive baseline's share of max)."""
         if isinstance(self.seeds, SeedRange):
-            return list(range(self.seeds.max))
+            return list(range(self.design(cases).baseline_seeds(self.seeds.max)))
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
 
-    def design(self) -> Design:
-        """The decision procedure's design: its looks, error rate and controls."""
-        looks = schedule(self.seeds.min, self.seeds.max) if isinstance(self.seeds, SeedRange) else (len(self.seed_list()),)
-        return Design(looks, alpha=self.alpha, error_control=self.error_control, pairing=self.pairing)
-
-    def seeds_text(self) -> str:
+    def design(self, cases: int) -> Design:
+        """The design for ``cases`` compared cases: looks, the baseline's share, error rate and controls."""
+        options = {"alpha": self.alpha, "error_control": self.error_control, "pairing": self.pairing}
         if isinstance(self.seeds, SeedRange):
-            return f"{self.seeds.min} to {self.seeds.max} (adaptive)"
-        return str(self.seed_list())
+            return Design.adaptive(self.seeds.min, self.seeds.max,
+                                   baseline_share=self.seeds.baseline_share(cases, self.pairing), **options)
+        return Design.fixed(len(self.seed_list(cases)), **options)
+
+    def seeds_text(self, cases: int) -> str:
+        if not isinstance(self.seeds, SeedRange):
+            return str(self.seed_list(cases))
+        d = self.design(cases)
+        base = "" if d.baseline_share == 1 else f"; the baseline {d.baseline_looks[0]} to {d.baseline_looks[-1]}"
+        return f"{self.seeds.min} to {self.seeds.max} a case (adaptive{base})"
 
 
 class Case(BaseModel):
@@ -220,8 +242,30 @@ class Study:
     overrides: list[str] = field(default_factory=list)  # the --set strings applied to every case
 
     @property
+    def compared(self) -> int:
+        """Cases compared with the baseline in one family (not those training as it does, nor fine-tunes)."""
+        return sum(1 for p in self.cases[1:] if p.same_as != "baseline" and not p.finetune_from)
+
+    def design(self) -> Design:
+        """The study's statistical design (``StudyMeta.design`` for its cases)."""
+        return self.meta.design(self.compared)
+
+    def seeds_text(self) -> str:
+        return self.meta.seeds_text(self.compared)
+
+    @property
     def seeds(self) -> list[int]:
-        return self.meta.seed_list()
+        """Every seed the study may use (the baseline's: an adaptive baseline may get the most)."""
+        return self.meta.seed_list(self.compared)
+
+    def case_seeds(self, case_id: str) -> list[int]:
+        """The seeds a case may use: the baseline all, a case the last look's (a fine-tune its source's)."""
+        plan = self.case(case_id)
+        if plan.finetune_from:
+            return self.case_seeds(plan.finetune_from)
+        if case_id == "baseline":
+            return self.seeds
+        return self.seeds[: self.design().looks[-1]]
 
     def case(self, case_id: str) -> CasePlan:
         for plan in self.cases:
@@ -234,7 +278,8 @@ class Study:
         ``seeds`` limits a case to its first N seeds (an adaptive study's current round)."""
         by_hash: dict[str, RunSpec] = {}
         for plan in self.cases:
-            for seed in self.seeds[: (seeds or {}).get(plan.id, len(self.seeds))]:
+            mine = self.case_seeds(plan.id)
+            for seed in mine[: (seeds or {}).get(plan.id, len(mine))]:
                 cfg = with_seed(plan.config, seed)
                 h = self.run_hash(plan.id, seed)
                 source = self.run_hash(plan.finetune_from, seed) if plan.finetune_from else None

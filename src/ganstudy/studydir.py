@@ -68,11 +68,12 @@ def open_study(path: str | Path, out: str | Path | None = None, overrides: list[
         study.meta.seeds = list(range(seeds))
     if max_seeds is not None:
         current = study.meta.seeds
-        first = current.min if isinstance(current, SeedRange) else len(study.meta.seed_list())
+        first = current.min if isinstance(current, SeedRange) else len(study.seeds)
         if max_seeds < max(first, 2):
             raise GanstudyError(f"--max-seeds {max_seeds}: give at least {max(first, 2)} (the seeds every case "
                                 "starts with).")
-        study.meta.seeds = SeedRange(min=max(first, 2), max=max_seeds)
+        share = {"baseline": current.baseline} if isinstance(current, SeedRange) else {}
+        study.meta.seeds = SeedRange(min=max(first, 2), max=max_seeds, **share)
     return study, out_dir, overrides
 
 
@@ -96,7 +97,7 @@ def save_study(study: Study, out_dir: Path, overrides: list[str]) -> None:
 
 
 def _seeds_value(seeds: int | list[int] | SeedRange) -> int | list[int] | dict[str, int]:
-    return seeds.model_dump() if isinstance(seeds, SeedRange) else seeds
+    return seeds.model_dump(exclude_none=True) if isinstance(seeds, SeedRange) else seeds
 
 
 def _write_seeds(study_file: Path, seeds: int | list[int] | dict[str, int], why: str = "--seeds") -> None:
@@ -163,11 +164,12 @@ def add_seeds(path: str | Path, n: int) -> list[int] | SeedRange:
     study, out_dir, _ = open_study(study_folder(path))
     current = study.meta.seeds
     if isinstance(current, SeedRange):
-        value: list[int] | SeedRange = SeedRange(min=current.min, max=current.max + n)
+        value: list[int] | SeedRange = current.model_copy(update={"max": current.max + n})
     elif isinstance(current, int) and current >= 2:
         # Its verdicts have been seen at `current` seeds: more seeds are a second look, so the
-        # study becomes adaptive (alpha shared between the looks), and only undecided cases get them.
-        value = SeedRange(min=current, max=current + n)
+        # study becomes adaptive (alpha shared between the looks), and only undecided cases get
+        # them; its first look is the one that was seen, the baseline's seeds equal to the cases'.
+        value = SeedRange(min=current, max=current + n, baseline=1)
     else:
         seeds = list(study.seeds)
         candidate = 0

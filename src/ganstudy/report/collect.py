@@ -89,6 +89,12 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
     total = len({r.row.run_hash for r in runs})
     if pending:
         summary += f" ({pending} of {total} runs have not ended yet: run `ganstudy run {out}`.)"
+    floor_values, floor_note = ({}, "")
+    if floor and primary:
+        floor_values, floor_note = real_floor(study, data_root)
+    headline = failure_headline(runs, classes, study.meta.metric, floor_values.get(study.meta.metric))
+    if headline:
+        summary = f"{headline} {summary}"
     warnings = []
     for c in primary:
         if c.verdict == "no effect" and loss_moved(rows, c.case, baseline=c.against):
@@ -98,13 +104,32 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
         warnings.append("scored by a label-free evaluator (random convolutional features, whitened on this study's "
                         "reference images): its scores compare the cases of this study with each other, not with "
                         "another study's; and without labels there are no class metrics and no collapse counts.")
-    floor_values, floor_note = ({}, "")
-    if floor and primary:
-        floor_values, floor_note = real_floor(study, data_root)
-    pairing = pairing_correlation(rows, study.meta.metric, same_as_baseline=same_as_baseline(study))
+    pairing = pairing_correlation(rows, study.meta.metric, same_as_baseline=same_as_baseline(study), n_classes=classes)
     return StudyResults(study, out, runs, by_metric, metric_names, floor_values, floor_note, summary, warnings,
                         provenance(runs, study), classes, pairing, _detectable(study, rows, primary),
                         (total - pending, total) if pending else None)
+
+
+def failure_headline(runs: list[RunInfo], n_classes: int, metric: str, floor: float | None) -> str:
+    """The study's first sentence when most runs of the baseline or of a case collapsed or
+    diverged: its verdicts then rest on few runs that trained, or on none."""
+    by_case: dict[str, list[RunRow]] = {}
+    owner: dict[str, str] = {}  # a run shared by cases (the same training) is its first case's
+    for r in runs:
+        if r.row.ended and owner.setdefault(r.row.run_hash, r.row.case) == r.row.case:
+            by_case.setdefault(r.row.case, []).append(r.row)
+    failing = {case: (sum(r.failed(n_classes) for r in rows), len(rows)) for case, rows in by_case.items()}
+    most = [(case, k, n) for case, (k, n) in failing.items() if 2 * k > n]
+    if not most:
+        return ""
+    k_all = sum(k for k, _ in failing.values())
+    n_all = sum(n for _, n in failing.values())
+    named = ", ".join(f"{case} {k} of {n}" for case, k, n in most[:4]) + (f" and {len(most) - 4} more" if len(most) > 4
+                                                                          else "")
+    floor_text = f"; real data scores {floor:.4g} on {metric}" if floor is not None else ""
+    return (f"Warning: {k_all} of {n_all} runs collapsed or diverged (most runs of {named}). A failed run's "
+            f"{metric} measures its failure, so the verdicts compare only the runs that trained and count the "
+            f"failures; with so few of them, read every verdict below as about runs that mostly failed{floor_text}.")
 
 
 def _detectable(study: Study, rows: list[RunRow], primary: list[Comparison]) -> tuple[float, float | None] | None:
@@ -115,8 +140,8 @@ def _detectable(study: Study, rows: list[RunRow], primary: list[Comparison]) -> 
     tested = [c for c in primary if c.verdict != "does not change training"]
     if not tested:
         return None
-    beyond = detectable_effect(study.meta.design(), len(tested))
-    base = [r.metrics[study.meta.metric] for r in rows if r.case == "baseline" and r.usable()
+    beyond = detectable_effect(study.design(), len(tested))
+    base = [r.metrics[study.meta.metric] for r in rows if r.case == "baseline" and r.usable(n_classes(study))
             and study.meta.metric in r.metrics]
     spread = float(np.std(base, ddof=1)) if len(base) >= 2 else None
     return beyond, (tested[0].band + beyond * spread if spread is not None and np.isfinite(beyond) else None)

@@ -73,17 +73,21 @@ def _figure(res: StudyResults, sweep: str) -> bytes:
     for p in plans:
         series.setdefault(repr(p.point.values[1]) if len(keys) > 1 else "", []).append(p)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    n_points, n_intervals = 0, 0
+    n_points, n_intervals, any_collapsed = 0, 0, False
     for k, (label, members) in enumerate(series.items()):
         colour = colours[k % len(colours)] if len(keys) > 1 else "black"
         medians = []
         for p in members:
             x, vals = _nudge(xs[repr(p.point.values[0])], k, len(series), scale, xs), case_values(res, p.id, m)
             top.scatter([x] * len(vals), vals, s=14, color=colour, alpha=0.6, zorder=3)
-            n_points += len(vals)
+            failed = [r.row.metrics[m] for r in res.case_runs(p.id) if r.row.collapsed(res.n_classes) and m in r.row.metrics]
+            top.scatter([x] * len(failed), failed, s=30, marker="x", color=colour, zorder=3,
+                        label=None if any_collapsed or not failed else "collapsed (left out of the verdicts)")
+            any_collapsed |= bool(failed)
+            n_points += len(vals) + len(failed)
             medians.append((x, float(np.median(vals)) if vals else np.nan))
             c = res.verdict(p.id)
-            if c is not None and c.seeds and math.isfinite(c.ci_low):
+            if c is not None and c.ci_low is not None and math.isfinite(c.ci_low) and math.isfinite(c.ci_high):
                 bottom.errorbar([x], [c.diff], yerr=[[c.diff - c.ci_low], [c.ci_high - c.diff]], fmt="o", ms=5,
                                 capsize=3, color=VERDICT_COLOUR.get(c.verdict, OTHER_COLOUR))
                 n_intervals += 1

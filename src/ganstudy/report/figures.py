@@ -133,12 +133,13 @@ def _strip(res: StudyResults) -> bytes:
     m = res.primary
     cases = [p.id for p in res.study.cases]
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(cases) + 2), 3.8))
-    base_vals = [r.row.metrics[m] for r in res.case_runs("baseline") if r.row.usable() and m in r.row.metrics]
+    base_vals = [r.row.metrics[m] for r in res.case_runs("baseline") if r.row.usable(res.n_classes)
+                 and m in r.row.metrics]
     if base_vals:
         ax.axhline(float(np.median(base_vals)), color=BASE_COLOUR, lw=1, ls=":", label="baseline median")
     n, any_collapsed, notes = 0, False, []
     for x, case in enumerate(cases):
-        runs = [r for r in res.case_runs(case) if r.row.usable() and m in r.row.metrics]
+        runs = [r for r in res.case_runs(case) if r.row.status == "complete" and m in r.row.metrics]  # collapses marked
         colour = BASE_COLOUR if case == "baseline" else CASE_COLOUR
         for i, r in enumerate(runs):
             collapsed = r.row.collapsed(res.n_classes)

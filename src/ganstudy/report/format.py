@@ -24,9 +24,9 @@ def median_range(values: list[float]) -> str:
     return f"{num(float(np.median(values)))} [{num(min(values))}-{num(max(values))}]"
 
 
-def diff_ci(diff: float, low: float, high: float) -> str:
-    """'+12.3 [4.5, 20.1]'."""
-    if math.isnan(diff):
+def diff_ci(diff: float | None, low: float | None, high: float | None) -> str:
+    """'+12.3 [4.5, 20.1]' ('-' where no test gave one)."""
+    if diff is None or math.isnan(diff):
         return "-"
     sign = "+" if diff > 0 else ""
     return f"{sign}{num(diff)} [{num(low)}, {num(high)}]"
@@ -41,7 +41,7 @@ def losses(finals: list[dict[str, float]]) -> str:
     return f"D {med['d_loss']:.3f} / acc {100 * med['d_acc']:.1f}% / G {med['g_loss']:.3f}"
 
 
-def p_value(p: float) -> str:
+def p_value(p: float | None) -> str:
     return "-" if p is None or math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 

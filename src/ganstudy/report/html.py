@@ -151,7 +151,7 @@ def render(res: StudyResults) -> str:
     parts.append(_table(failure_header(res), failure_rows(res)))
     parts.append("<h2>Provenance</h2><ul>")
     parts += [f"<li>{escape(k)}: {escape(str(v))}</li>" for k, v in res.provenance.items()]
-    parts.append(f"<li>seeds: {escape(s.meta.seeds_text())}</li><li>study file: {escape(str(s.path))}</li></ul>")
+    parts.append(f"<li>seeds: {escape(s.seeds_text())}</li><li>study file: {escape(str(s.path))}</li></ul>")
     parts.append("<h3>Runs</h3>" + _table(RUN_HEADER, run_rows(res)))
     parts.append("<p>The full resolved configs are in report.md and results.csv.</p></body></html>")
     return "\n".join(parts)

@@ -72,7 +72,7 @@ def render(res: StudyResults) -> str:
     out += _table(failure_header(res), failure_rows(res))
     out += ["", "## Provenance", ""]
     out += [f"- {k}: {v}" for k, v in res.provenance.items()]
-    out += [f"- seeds: {s.meta.seeds_text()}", f"- study file: {escape(s.path)}", ""]
+    out += [f"- seeds: {s.seeds_text()}", f"- study file: {escape(s.path)}", ""]
     out += ["### Runs", ""]
     out += _table(RUN_HEADER, run_rows(res))
     out += ["", "### Resolved configs", "", "The baseline, every key:", "", "```toml"]

@@ -10,19 +10,19 @@ from .format import diff_ci, losses, median_range, num, p_value
 
 
 def case_values(res: StudyResults, case: str, metric: str) -> list[float]:
-    """The metric of the case's runs that the verdicts use (complete ones, collapsed included)."""
+    """The metric of the case's runs that the verdicts use (complete ones that did not collapse)."""
     return [r.row.metrics[metric] for r in res.case_runs(case)
-            if r.row.usable() and metric in r.row.metrics]
+            if r.row.usable(res.n_classes) and metric in r.row.metrics]
 
 
 def case_cell(res: StudyResults, case: str, metric: str) -> str:
-    """Median [range] of the usable runs, and how many runs were not usable."""
+    """Median [range] of the runs the verdicts use, and how many runs failed (left out)."""
     runs = res.case_runs(case)
     text = median_range(case_values(res, case, metric))
     collapsed = sum(r.row.collapsed(res.n_classes) for r in runs)
     diverged = sum(r.row.status == "diverged" for r in runs)
     notes = [f"{n} {what}" for n, what in ((collapsed, "collapsed"), (diverged, "diverged")) if n]
-    return text + (f" ({', '.join(notes)} of {len(runs)})" if notes else "")
+    return text + (f" ({', '.join(notes)} of {len(runs)}, left out)" if notes else "")
 
 
 def verdict_cell(c) -> str:  # noqa: ANN001 - a Comparison or None
@@ -32,13 +32,17 @@ def verdict_cell(c) -> str:  # noqa: ANN001 - a Comparison or None
     if c.verdict == "inconclusive":
         if c.still_open:
             text += f" (the next round gives it {c.seeds_wanted} seeds)"
+        elif c.futile:
+            text += f" (stopped at {c.seeds} seeds: it could not be decided by the most the study allows)"
         elif c.seeds_needed:
             text += f" (about {c.seeds_needed} seeds would settle it)"
     return text
 
 
 def seeds_cell(c) -> str:  # noqa: ANN001
-    return "-" if c is None or not c.seeds else str(c.seeds)
+    if c is None or not c.seeds:
+        return "-"
+    return str(c.seeds) if c.baseline_seeds in (0, c.seeds) else f"{c.seeds} (baseline {c.baseline_seeds})"
 
 
 def main_rows(res: StudyResults, user: Callable[[str], str] = str) -> list[list[str]]:
@@ -65,15 +69,17 @@ def metric_rows(res: StudyResults, metric: str) -> list[list[str]]:
     if metric in res.floor:
         rows.append(["real vs real (floor)", "-", num(res.floor[metric]), "-", "-", "-", "-"])
     for c in res.comparisons[metric]:
+        p = f"{p_value(c.p_value)} ({p_value(c.p_adjusted)})" if c.tested else "-"
         rows.append([c.case, num(c.baseline_median), num(c.case_median),
-                     diff_ci(c.diff, c.ci_low, c.ci_high) if c.seeds else "-", seeds_cell(c),
-                     f"{p_value(c.p_value)} ({p_value(c.p_adjusted)})", c.verdict])
+                     diff_ci(c.diff, c.ci_low, c.ci_high) if c.tested else "-", seeds_cell(c), p, c.verdict])
     return rows
 
 
 def interval_label(res: StudyResults) -> str:
-    """Every interval shown has the same coverage, 1 - alpha, whatever look a case stopped at."""
-    return f"{100 * (1 - res.study.meta.alpha):g}% interval"
+    """Every interval shown has the same coverage, 1 - alpha, whatever look a case stopped at;
+    an adaptive study's are repeated intervals (each wider at its own look)."""
+    kind = "repeated interval" if res.study.meta.adaptive else "interval"
+    return f"{100 * (1 - res.study.meta.alpha):g}% {kind}"
 
 
 def metric_header(res: StudyResults) -> list[str]:
@@ -101,7 +107,7 @@ def failure_rows(res: StudyResults) -> list[list[str]]:
     rows = []
     for c in res.comparisons.get(res.primary, []):
         f = c.failures
-        if c.verdict == "does not change training" or not f:
+        if not c.tested or not f:
             continue
         rows.append([c.case, f"{f['case_diverged']} of {f['case_runs']}", f"{f['case_collapsed']} of {f['case_runs']}",
                      f"{f['baseline_failed']} of {f['baseline_runs']}", p_value(c.fisher_p)])

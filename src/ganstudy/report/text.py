@@ -13,36 +13,44 @@ from .format import num
 def method_text(res: StudyResults) -> list[str]:
     """How the verdicts were reached, in the study's own terms (a paragraph, then bullets)."""
     s = res.study.meta
-    design = s.design()
+    design = res.study.design()
     band = (f"+/-{num(s.equivalence_abs)} {res.primary}" if s.equivalence_abs else
-            f"+/-{100 * s.equivalence:g}% of the baseline's median")
+            f"+/-{100 * s.equivalence:g}% of the median of the baseline's first runs that trained")
     control = ("Holm's correction (the chance of any false 'improves' or 'worsens' in the study is at most "
                f"{s.alpha:g})" if s.error_control == "holm" else
                f"the Benjamini-Hochberg procedure (false discovery rate at most {s.alpha:g})")
-    seeds = (f"{design.looks[0]} seeds" if not design.adaptive_ else
-             f"{design.looks[0]} seeds at first; cases still undecided got more, analysed at "
-             f"{', '.join(map(str, design.looks))} seeds (alpha shared between these analyses, so looking after "
-             "every round does not raise the error rates)")
+    if design.adaptive_:
+        base = (f" (the baseline {', '.join(map(str, design.baseline_looks))}: it is compared with every case)"
+                if design.baseline_share != 1 else "")
+        seeds = (f"{design.looks[0]} seeds a case at first; cases still undecided got more, analysed at "
+                 f"{', '.join(map(str, design.looks))} seeds{base}. Alpha is spent over these analyses by "
+                 "group-sequential boundaries, so looking after every round does not raise the error rates; a case "
+                 f"that could not be decided by {design.looks[-1]} seeds stopped early, saying so")
+    else:
+        seeds = f"{design.looks[0]} seeds"
     pairing = ("each case's runs against the baseline's as two samples (GAN training is chaotic: "
                "runs with the same seed barely pair)" if s.pairing == "none" else
                "each case's runs paired with the baseline's by seed (declared in the study: pairing = \"seed\")")
+    repeated = "repeated " if design.adaptive_ else ""
     return [
         f"Primary metric: **{res.primary}** ({'lower' if get_metric(res.primary).lower_is_better else 'higher'} "
-        f"is better). The difference is case minus baseline: the difference of their means over seeds (10% trimmed "
-        "from 10 runs up), with its confidence interval (Welch/Yuen t), comparing " + pairing + ".",
+        "is better). The difference is case minus baseline: the difference of their means over the runs that "
+        "trained (a diverged run has no metric; a collapsed one's measures the collapse: both are counted as "
+        "failures instead), with a confidence interval from Welch's t (fewer degrees of freedom where the arms "
+        "spread unequally), comparing " + pairing + ".",
         "",
         f"- Seeds: {seeds}.",
-        f"- **improves** / **worsens**: the interval lies wholly beyond the equivalence band ({band}), "
-        f"by a test adjusted with {control}; or the case diverges or collapses more (or less) often than the "
-        "baseline (Fisher's exact test on the counts of diverged and collapsed runs; a collapsed run keeps its "
-        "metric, a diverged one has none).",
-        f"- **no effect**: the {100 * (1 - 2 * s.alpha):g}% interval (two one-sided tests) lies inside the band, and "
-        f"the case fails no more often than the baseline; each such verdict is wrong at most {100 * s.alpha:g}% of the "
-        "time.",
-        "- **inconclusive**: neither, with the reason; **does not change training**: the same runs as the baseline.",
+        f"- **improves** / **worsens**: the {100 * (1 - s.alpha):g}% {repeated}interval lies wholly beyond the "
+        f"equivalence band ({band}), by a test adjusted with {control}; or the case diverges or collapses more (or "
+        "less) often than the baseline (Fisher's exact test on the counts).",
+        f"- **no effect**: the {100 * (1 - 2 * s.alpha):g}% {repeated}interval (two one-sided tests) lies inside "
+        "the band, and the case fails no more often than the baseline; a case that truly differs by the band or "
+        f"more gets this verdict at most {100 * s.alpha:g}% of the time.",
+        "- **inconclusive**: neither, with the reason; **does not change training**: the same runs as the baseline "
+        "(no test is run: its figures are '-').",
         *_power_line(res),
-        "- Error rates and power of this procedure are shown by simulation: docs/statistics.md in the ganstudy "
-        "repository.",
+        "- Error rates and power of this procedure, also where runs collapse, tie or spread unequally, are shown by "
+        "simulation: docs/statistics.md in the ganstudy repository.",
     ]
 
 

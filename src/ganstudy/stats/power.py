@@ -17,6 +17,7 @@ from scipy import stats
 
 from .procedure import NO_EFFECT, WORSENS, Design
 from .simulate import simulate
+from .tests import fisher_p
 
 POWER = 0.8
 STUDIES = 1000
@@ -56,9 +57,10 @@ def equivalence_band_needed(design: Design, studies: int = STUDIES) -> float:
 
 def failures_from(design: Design, cases: int) -> int | None:
     """Fewest seeds at which a case whose every run fails, against none of the baseline's, is
-    found to worsen (Fisher's exact p = 2 / C(2n, n), at the look's share of alpha / cases)."""
-    for n, share in zip(design.looks, design.spend):
-        if 2 / math.comb(2 * n, n) < design.alpha * share / cases:
+    found to worsen (Fisher's exact p = 1 / C(n + m, n) one-sided, two-sided at most twice that,
+    against the failure test's part of Holm's first step at that look: ``procedure``)."""
+    for look, (n, m) in enumerate(zip(design.looks, design.baseline_looks)):
+        if fisher_p(n, n, 0, m) <= design.alpha * float(design.share[look]) / (2 * cases):
             return n
     return None
 
@@ -82,7 +84,8 @@ class PlanPower:
     def lines(self, metric: str) -> list[str]:
         d = self.design
         seeds = f"{d.looks[0]} seeds" if len(d.looks) == 1 else \
-            f"{d.looks[0]} to {d.looks[-1]} seeds (looks at {', '.join(map(str, d.looks))})"
+            f"{d.looks[0]} to {d.looks[-1]} seeds a case (looks at {', '.join(map(str, d.looks))}" + (
+                f"; the baseline {', '.join(map(str, d.baseline_looks))}" if d.baseline_share != 1 else "") + ")"
         control = "Holm (family-wise)" if d.error_control == "holm" else "Benjamini-Hochberg (false discovery rate)"
         out = [f"statistics: {self.cases} case{'s' if self.cases != 1 else ''} against the baseline, {seeds}, "
                f"{'paired by seed' if d.pairing == 'seed' else 'unpaired'}, alpha {d.alpha:g}, {control}"]
