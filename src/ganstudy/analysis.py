@@ -115,7 +115,8 @@ def equivalence_band(baseline_values: list[float], relative: float, absolute: fl
     median of the baseline's runs given (0 when that median is 0: then only an absolute band helps)."""
     if absolute is not None:
         return float(absolute)
-    return relative * abs(float(np.median(baseline_values))) if baseline_values else math.nan
+    values = np.asarray(baseline_values, dtype=np.float64)
+    return float(baseline_band(values, np.zeros(values.shape, bool), len(values), relative)) if len(values) else math.nan
 
 
 def _arrays(by_case: dict[str, dict[int, RunRow]], arms: list[str], seeds: list[int], metric: str,
