@@ -180,7 +180,9 @@ def test_the_baseline_gets_its_share_of_the_seeds(tmp_path):
     assert meta.design(cases=1).baseline_looks == (3, 5, 8, 10)
     own = load_study(_write(tmp_path, '[study]\nname = "t"\nseeds = { min = 3, max = 8, baseline = 2 }\n'
                                       '[baseline]\n')).meta
-    assert own.design(cases=1).baseline_looks == (6, 10, 16)
+    assert own.design(cases=1).baseline_looks == (6, 10, 16) and own.design(cases=1).futility
+    off = load_study(_write(tmp_path, '[study]\nname = "t"\nfutility = false\n[baseline]\n')).meta
+    assert not off.design(cases=3).futility
     with pytest.raises(ConfigError, match="seeds.baseline"):
         load_study(_write(tmp_path, '[study]\nname = "t"\npairing = "seed"\nseeds = { min = 3, max = 8, baseline = 2 }\n'
                                     '[baseline]\n'))

@@ -44,8 +44,7 @@ class SeedRange(BaseModel):
         return self
 
     def baseline_share(self, cases: int, pairing: str) -> float:
-        """The baseline's share of each analysis' seeds: paired seeds meet one to one, and one
-        case gains nothing from a larger baseline (Dunnett: the best share is about sqrt(cases))."""
+        """The baseline's share of a look's seeds (Dunnett: about sqrt(cases) is best; 1 case gains nothing)."""
         if pairing == "seed":
             return 1.0
         return self.baseline if self.baseline is not None else (BASELINE_SHARE if cases >= 2 else 1.0)
@@ -66,6 +65,7 @@ class StudyMeta(BaseModel):
         "holm", description="across cases: holm (family-wise error) or fdr (Benjamini-Hochberg)")
     pairing: Literal["none", "seed"] = Field(
         "none", description="none (two samples; GAN seeds barely pair) or seed (declared: same seeds pair)")
+    futility: bool = Field(True, description="adaptive seeds: a case that cannot be decided by max stops early")
     imports: list[str] = Field(
         default_factory=list, description="modules that register your models, losses, data sets or metrics "
         "(imported in the driver and in every worker before a config is resolved)")
@@ -102,8 +102,7 @@ class StudyMeta(BaseModel):
     @model_validator(mode="after")
     def _paired_baseline(self) -> StudyMeta:
         if self.pairing == "seed" and isinstance(self.seeds, SeedRange) and self.seeds.baseline not in (None, 1):
-            raise ValueError('seeds.baseline: with pairing = "seed" each case\'s seed meets the baseline\'s one to '
-                             "one; remove baseline (or set it to 1)")
+            raise ValueError('seeds.baseline: with pairing = "seed" seeds meet one to one; remove it (or set 1)')
         return self
 
     @field_validator("metric")
@@ -127,7 +126,8 @@ class StudyMeta(BaseModel):
 
     def design(self, cases: int) -> Design:
         """The design for ``cases`` compared cases: looks, the baseline's share, error rate and controls."""
-        options = {"alpha": self.alpha, "error_control": self.error_control, "pairing": self.pairing}
+        options = {"alpha": self.alpha, "error_control": self.error_control, "pairing": self.pairing,
+                   "futility": self.futility}
         if isinstance(self.seeds, SeedRange):
             return Design.adaptive(self.seeds.min, self.seeds.max,
                                    baseline_share=self.seeds.baseline_share(cases, self.pairing), **options)

@@ -12,7 +12,7 @@ variance se^2 (1 - n / n_last)). A case stops when
   level of Holm's first step) is below ``EFFECT`` (5%),
 - the chance that it would lie inside the band ('no effect') is below ``NO_EFFECT`` (50%:
   seven more seeds for a coin's chance of a 'no effect' are not worth their cost; a study
-  that wants 'no effect' verdicts widens its band or sets ``futility = false``),
+  that wants 'no effect' verdicts widens its band, or sets ``futility = false`` in ``[study]``),
 - and its failure counts, kept at their current rates to the last look, could not be shown
   to differ by Fisher's test.
 
