@@ -150,7 +150,7 @@ def test_plan_command(capsys, monkeypatch):
 @pytest.mark.parametrize("line, message", [
     ("seeds = { min = 5, max = 3 }", r"seeds = \{ min, max \}: max \(3\) must be at least min \(5\)"),
     ("seeds = { min = 1, max = 3 }", r"min: Input should be greater than or equal to 2"),
-    ("seeds = { min = 3, most = 9 }", r"most: unknown key; allowed: min, max"),
+    ("seeds = { min = 3, most = 9 }", r"most: unknown key; allowed: min, max, baseline"),
     ('seeds = "many"', r"seeds must be a count \(seeds = 6\), a list"),
     ('error_control = "bonferroni"', r"error_control: Input should be 'holm' or 'fdr'"),
     ('pairing = "yes"', r"pairing: Input should be 'none' or 'seed'"),

@@ -81,7 +81,7 @@ class StudyMeta(BaseModel):
                 problems = []
                 for err in exc.errors():
                     where = ".".join(str(p) for p in err["loc"])
-                    msg = "unknown key; allowed: min, max" if err["type"] == "extra_forbidden" else \
+                    msg = "unknown key; allowed: min, max, baseline" if err["type"] == "extra_forbidden" else \
                         err["msg"].removeprefix("Value error, ")
                     problems.append(f"{where}: {msg}" if where else msg)
                 raise ValueError("seeds = { min, max }: " + "; ".join(problems)) from None
