@@ -130,13 +130,17 @@ def test_ctrl_c_at_the_driver_alone_stops_the_workers_runs(executor, tmp_path):
     assert summary.interrupted and summary.counts.get("interrupted", 0) >= 1
     runs = StudyStore(out).all_runs()
     assert {r.status for r in runs} <= {"interrupted", "pending"} and stopped_after < 30  # unstopped, the runs take minutes
+    stood = []
     for rec in runs:
         if rec.status == "interrupted":  # stopped where it stood, with a checkpoint to resume from
             status = json.loads((StudyStore(out).run_dir(rec) / "status.json").read_text())
-            assert 0 < status["iteration"] < 30_000
+            assert status["iteration"] < 30_000
+            stood.append(status["iteration"])
             if options.get("workers", 1) > 1:  # told by the study's flag, not by a Ctrl-C of its own
                 assert status["reason"].startswith("stopped with its study (ganstudy run was stopped)")
-            assert list(StudyStore(out).run_dir(rec).glob("checkpoint*"))
+            if status["iteration"] > 0:  # a run still starting (a busy machine) stops before its first step
+                assert list(StudyStore(out).run_dir(rec).glob("checkpoint*"))
+    assert max(stood) > 0  # the runs the watcher saw training stopped mid-way
 
 
 @pytest.mark.ray
