@@ -1,0 +1,45 @@
+"""What a reorganisation of the code must not change: the identity of every shipped study's
+runs (a new hash would train every study again, and the store would not find old runs), and
+a study folder written by an earlier ganstudy, which must resume where it stood."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+from ganstudy.cli import main
+from ganstudy.study import load_study
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+STUDIES = Path(__file__).resolve().parents[1] / "studies"
+
+
+def test_every_shipped_studys_run_hashes_are_the_stored_ones():
+    """``fixtures/run_hashes.json`` was written before the code was rearranged into wings: every
+    case x seed of every study in ``studies/`` keeps its identity."""
+    stored = json.loads((FIXTURES / "run_hashes.json").read_text())
+    assert sorted(stored) == sorted(p.name for p in STUDIES.glob("*.toml")), "a study was added: store its hashes"
+    for name, cases in stored.items():
+        study = load_study(STUDIES / name)
+        now = {plan.id: {str(s): study.run_hash(plan.id, s) for s in study.case_seeds(plan.id)} for plan in study.cases}
+        assert now == cases, name
+
+
+def test_a_study_folder_written_by_an_earlier_ganstudy_resumes(tmp_path, shared_data, monkeypatch, capsys):
+    """The fixture is the quickstart at 2 seeds (tiny networks, 40 iterations), run by ganstudy
+    before the move. Asked for a third seed, it trains only that seed's 2 runs and keeps the 4
+    old runs as they are, byte for byte."""
+    with tarfile.open(FIXTURES / "old-study.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    folder = tmp_path / "quickstart"
+    old = {p: p.read_bytes() for p in folder.glob("runs/*/*/result.json")}
+    assert len(old) == 4
+    monkeypatch.setenv("GANSTUDY_DATA", str(shared_data))
+    assert main(["run", str(folder), "--seeds", "3", "--workers", "1", "--quiet"]) == 0
+    out = capsys.readouterr()
+    assert "4 of 6 runs were already done; this time: 2 complete" in out.out + out.err
+    assert {p: p.read_bytes() for p in old} == old
+    results = sorted(folder.glob("runs/*/*/result.json"))
+    assert len(results) == 6 and all(json.loads(p.read_text())["status"] == "complete" for p in results)
+    assert (folder / "report" / "report.md").is_file()
