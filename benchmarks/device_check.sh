@@ -37,14 +37,14 @@ timeout 150 python3 benchmarks/training_speed.py --device cuda --rounds 5 --iter
     | tee "$OUT/training_speed.txt"
 
 # 3. A real study end to end on the GPU (short runs): stacking, scoring and the report work there.
-timeout 120 python3 -m ganstudy.cli run studies/quickstart.toml --out /tmp/quickstart-gpu --device cuda --quiet \
+timeout 120 python3 -m ganstudy.cli.main run studies/quickstart.toml --out /tmp/quickstart-gpu --device cuda --quiet \
     --set train.iterations=300 2>&1 | tail -5 | tee "$OUT/quickstart.txt"
 grep -h "cost (runs" /tmp/quickstart-gpu/report/report.md >> "$OUT/quickstart.txt" 2>/dev/null
 # 4. Several worker processes sharing the GPU (small steps are bound by kernel launches, which
 #    processes issue in parallel): the same short study with 1 and with 4 workers, 6 seeds.
 for w in 1 4; do
     start=$(date +%s.%N)
-    timeout 150 python3 -m ganstudy.cli run studies/quickstart.toml --out "/tmp/quickstart-gpu-w$w" --device cuda \
+    timeout 150 python3 -m ganstudy.cli.main run studies/quickstart.toml --out "/tmp/quickstart-gpu-w$w" --device cuda \
         --quiet --workers "$w" --seeds 6 --set train.iterations=1000 --set train.vectorize_seeds=false >/dev/null 2>&1
     echo "workers $w, 12 runs alone on one GPU: rc $? in $(python3 -c "import time; print(round(time.time() - $start, 1))") s" \
         | tee -a "$OUT/workers.txt"

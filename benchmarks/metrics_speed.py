@@ -18,15 +18,15 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from ganstudy import metrics
-from ganstudy.config_layers import load_config
-from ganstudy.data import load_training_data
-from ganstudy.evaluation import generate
-from ganstudy.metrics import Features
-from ganstudy.metrics import math as m
+from ganstudy.data.prepare import load_training_data
+from ganstudy.metrics import formulas as m
+from ganstudy.metrics import registry as metrics
 from ganstudy.metrics.evaluator import load
 from ganstudy.metrics.reference import reference_stats
-from ganstudy.models import build
+from ganstudy.metrics.registry import Features
+from ganstudy.models.registry import build
+from ganstudy.spec.layers import load_config
+from ganstudy.training.scoring import generate
 
 
 def scipy_fid(mu1, s1, mu2, s2) -> float:

@@ -29,8 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-from ganstudy.phases import PHASES
+from ganstudy.training.phases import PHASES
 
 sys.path.insert(0, str(Path(__file__).parent))
 from limits import CONVOLUTIONS, GEMMS, RecordGemms, gemm_floor  # noqa: E402 - a sibling script
@@ -39,7 +38,7 @@ DEFAULT_SET = ["data.split=test", "data.holdout=2000"]  # the offline MNIST: the
 
 
 def one_run(iterations: int, overrides: list[str], folder: Path) -> tuple[float, dict[str, float]]:
-    args = [sys.executable, "-m", "ganstudy.cli", "train", "--out", str(folder), "--quiet",
+    args = [sys.executable, "-m", "ganstudy.cli.main", "train", "--out", str(folder), "--quiet",
             "--set", f"train.iterations={iterations}"]
     for item in overrides:
         args += ["--set", item]
@@ -59,18 +58,18 @@ def torch_process() -> float:
 
 def scoring_floor(overrides: list[str], folder: Path) -> tuple[float, float, float]:
     """(seconds, floor seconds, GFLOP) of one final scoring of a 1-iteration run of this config, one thread."""
-    from ganstudy.config_layers import load_config
-    from ganstudy.cores import use_threads
-    from ganstudy.train import Trainer
+    from ganstudy.machine.cores import use_threads
+    from ganstudy.spec.layers import load_config
+    from ganstudy.training.trainer import Trainer
 
     use_threads(1)  # as a study's worker: torch and the scoring's BLAS
     trainer = Trainer(load_config(None, [*overrides, "train.iterations=1"]), folder)
     trainer.run()  # loads the evaluator and reference, and scores once: what follows is warm
     start = time.perf_counter()
-    trainer._evaluate(1, final=True)
+    trainer.evaluate(1, final=True)
     seconds = time.perf_counter() - start
     with RecordGemms(GEMMS | CONVOLUTIONS) as record:
-        trainer._evaluate(1, final=True)
+        trainer.evaluate(1, final=True)
     floor, flop = gemm_floor(record.calls, repeats=10)
     return seconds, floor, flop / 1e9
 

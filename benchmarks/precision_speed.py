@@ -16,11 +16,11 @@ import time
 
 import torch
 
-from ganstudy.config_layers import Layer, build_config
-from ganstudy.precision import bf16_native
-from ganstudy.steps import STEP_STYLES
-from ganstudy.loop import autocast, real_batches
-from ganstudy.train import Trainer
+from ganstudy.machine.precision import bf16_native
+from ganstudy.spec.layers import Layer, build_config
+from ganstudy.training.loop import autocast, real_batches
+from ganstudy.training.steps import STEP_STYLES
+from ganstudy.training.trainer import Trainer
 
 #: Each architecture as its study trains it (the write-ups' step style, loss and batch).
 SETUPS = {

@@ -30,16 +30,15 @@ from pathlib import Path
 import torch
 
 import ganstudy as gs
-from ganstudy.config import RunConfig
-from ganstudy.estimate import duration
-from ganstudy.evaluation import evaluate
-from ganstudy.loop import autocast, real_batches
-from ganstudy.runner import group_seeds
-from ganstudy.seed_batch import batched_state
-from ganstudy.steps import STEP_STYLES
-from ganstudy.tasks import RunTask
-from ganstudy.evaluation import load_resources
-from ganstudy.train import Trainer
+from ganstudy.execution.estimate import duration
+from ganstudy.execution.runner import group_seeds
+from ganstudy.execution.tasks import RunTask
+from ganstudy.spec.config import RunConfig
+from ganstudy.training.loop import autocast, real_batches
+from ganstudy.training.scoring import evaluate, load_resources
+from ganstudy.training.stack import batched_state
+from ganstudy.training.steps import STEP_STYLES
+from ganstudy.training.trainer import Trainer
 
 
 def study_tasks(path: str, overrides: list[str], seeds: int | None, device: str, tmp: Path) -> list[RunTask]:

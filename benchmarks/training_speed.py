@@ -33,14 +33,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ganstudy.config_layers import load_config
-from ganstudy.data import scale as scale_images
-from ganstudy.seed_batch import batched_state
-from ganstudy.steps import STEP_STYLES, GanState
-from ganstudy.study import with_seed
-from ganstudy.loop import real_batches
-from ganstudy.evaluation import load_resources
-from ganstudy.train import Trainer
+from ganstudy.data.prepare import scale as scale_images
+from ganstudy.spec.layers import load_config
+from ganstudy.spec.study import with_seed
+from ganstudy.training.loop import real_batches
+from ganstudy.training.scoring import load_resources
+from ganstudy.training.stack import batched_state
+from ganstudy.training.steps import STEP_STYLES, GanState
+from ganstudy.training.trainer import Trainer
 
 
 def reference_models() -> tuple[nn.Module, nn.Module]:
@@ -148,8 +148,8 @@ def variants(seeds: list[int]) -> list[Variant]:
 def make_step(variant: Variant, batch: int, device: torch.device, tmp: Path) -> Callable[[], None]:
     _, kind, seeds = variant
     if kind.startswith("reference-"):
-        from ganstudy.config import DataConfig
-        from ganstudy.data import load_training_data
+        from ganstudy.data.prepare import load_training_data
+        from ganstudy.spec.config import DataConfig
 
         data = load_training_data(DataConfig(dataset="mnist-mini", split="test"))
         images = scale_images(torch.from_numpy(data.train.images), "minus_one_one").flatten(1)

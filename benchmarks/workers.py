@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ganstudy.runner import run_study
+from ganstudy.execution.runner import run_study
 
 STUDY = """
 [study]

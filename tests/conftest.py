@@ -10,8 +10,8 @@ import pytest
 import scipy.io
 import torch
 
-from ganstudy.config import RunConfig
-from ganstudy.config_layers import Layer, build_config
+from ganstudy.spec.config import RunConfig
+from ganstudy.spec.layers import Layer, build_config
 
 REPO = Path(__file__).resolve().parents[1]
 # The offline data: $GANSTUDY_DATA (as .ci/run sets it), else ../shared/data beside the checkout.
@@ -60,7 +60,7 @@ def _no_timing(request, monkeypatch):
     """`ganstudy plan` times a few iterations of each architecture; tests of other things get
     fixed figures (tests/test_estimate.py times for real)."""
     if request.module.__name__ != "test_estimate":
-        from ganstudy import estimate
+        from ganstudy.execution import estimate
 
         monkeypatch.setattr(estimate, "calibrate", lambda cfg, data_root, workers=1, steps=8:
                             estimate.Calibration(cfg.model.arch, 0.01, 1.0))
@@ -104,7 +104,7 @@ def tiny(**keys) -> RunConfig:
 
 def run_weights(run_dir: Path) -> dict[str, torch.Tensor]:
     """G's and D's weights (and batch norm statistics) from a run folder's last checkpoint."""
-    from ganstudy.train import CHECKPOINT
+    from ganstudy.training.trainer import CHECKPOINT
 
     ckpt = torch.load(Path(run_dir) / CHECKPOINT, weights_only=True)
     return {**{f"g.{k}": v for k, v in ckpt["g"].items()}, **{f"d.{k}": v for k, v in ckpt["d"].items()}}

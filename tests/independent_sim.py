@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ganstudy.stats.procedure import IMPROVES, WORSENS, Design, decide
+from ganstudy.stats.design import IMPROVES, WORSENS, Design
+from ganstudy.stats.procedure import decide
 
 CLASSES = 10
 LOCATION, SPREAD, RELATIVE = 300.0, 15.0, 0.05

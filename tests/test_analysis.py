@@ -4,12 +4,22 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ganstudy.analysis import (
-    INCONCLUSIVE, IMPROVES, NO_EFFECT, SAME, WORSENS, RunRow, compare, equivalence_band, expectation_held, loss_moved,
-    pairing_correlation, summary_sentence,
+from ganstudy.stats.design import Design
+from ganstudy.stats.twosample import welch
+from ganstudy.verdicts.compare import (
+    IMPROVES,
+    INCONCLUSIVE,
+    NO_EFFECT,
+    SAME,
+    WORSENS,
+    RunRow,
+    compare,
+    equivalence_band,
+    expectation_held,
+    loss_moved,
+    pairing_correlation,
+    summary_sentence,
 )
-from ganstudy.stats.procedure import Design
-from ganstudy.stats.tests import welch
 
 
 def table(cases: dict[str, list[float]], collapsed: dict[str, set[int]] | None = None,

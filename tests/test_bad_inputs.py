@@ -7,9 +7,9 @@ import pickle
 import sqlite3
 
 import pytest
-
 from conftest import write_tiny_study
-from ganstudy.cli import main
+
+from ganstudy.cli.main import main
 
 STUDY_HEAD = '[study]\nname = "t"\nseeds = 2\n[baseline]\ntrain.iterations = 10\ndata.split = "test"\n'
 
@@ -64,7 +64,7 @@ def run(tmp_path_factory, shared_data):
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     """A tiny finished study folder, for the store rows."""
-    from ganstudy.runner import run_study
+    from ganstudy.execution.runner import run_study
 
     tmp = tmp_path_factory.mktemp("bad-study")
     run_study(write_tiny_study(tmp, iterations=4, checkpoint_every=2), tmp / "out", live=False)
@@ -226,13 +226,13 @@ def test_bad_input_gets_a_clear_message(name, argv, code, named, tmp_path, run, 
 
 
 def test_a_full_disk_is_one_clear_message(tmp_path, capsys, monkeypatch, shared_data):
-    import ganstudy.atomic
+    import ganstudy.base.atomic
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "o" / "config.json"))
 
     monkeypatch.setenv("GANSTUDY_DATA", str(shared_data))
-    monkeypatch.setattr(ganstudy.atomic.os, "replace", full)
+    monkeypatch.setattr(ganstudy.base.atomic.os, "replace", full)
     code = main(["train", "--set", "data.split=test", "--set", "train.iterations=2", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err

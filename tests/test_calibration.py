@@ -8,15 +8,16 @@ its 95% Monte-Carlo interval is <= alpha. A second simulation written apart from
 import re
 from pathlib import Path
 
+import independent_sim
 import numpy as np
 import pytest
 
-from ganstudy.analysis import RunRow, compare
-from ganstudy.stats import procedure, tables, tests
-from ganstudy.stats.procedure import IMPROVES, WORSENS, Design, decide
+from ganstudy.stats import tables
+from ganstudy.stats import twosample as tests
+from ganstudy.stats.design import IMPROVES, VERDICTS, WORSENS, Design
+from ganstudy.stats.procedure import decide
 from ganstudy.stats.simulate import FAMILIES, Rate, false_effects, false_no_effect, power, rate, simulate, spend
-
-import independent_sim
+from ganstudy.verdicts.compare import RunRow, compare
 
 ALPHA = 0.05
 DESIGNS = dict(tables.designs())
@@ -99,7 +100,7 @@ def test_analysis_compare_reproduces_the_decisions_on_run_rows():
                        {"fid": float(o.metric[s, a, j]), "classes_covered": float(o.covered[s, a, j])})
                 for a in range(5) for j in range(o.metric.shape[-1])]
         got = compare(rows, "fid", True, design=design, seeds=list(range(o.metric.shape[-1])))
-        assert [c.verdict for c in got] == [procedure.VERDICTS[int(v)] for v in stepwise.verdict[s]]
+        assert [c.verdict for c in got] == [VERDICTS[int(v)] for v in stepwise.verdict[s]]
         assert [c.seeds for c in got] == list(stepwise.seeds[s])
 
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import scipy.io
 
-from ganstudy.cli import main
+from ganstudy.cli.main import main
 
 
 def _error(capsys, argv):
@@ -26,7 +26,7 @@ def test_train_command_end_to_end(tmp_path, shared_data):
     env = {**os.environ, "GANSTUDY_DATA": str(shared_data)}
     out = tmp_path / "r"
     proc = subprocess.run(
-        [sys.executable, "-m", "ganstudy.cli", "train", "--set", "data.split=test", "--set", "train.iterations=30",
+        [sys.executable, "-m", "ganstudy.cli.main", "train", "--set", "data.split=test", "--set", "train.iterations=30",
          "--set", "train.sample_every=10", "--set", "eval.samples=500", "--set", "eval.reference_samples=500",
          "--out", str(out)],
         capture_output=True, text=True, env=env, timeout=300)
@@ -112,7 +112,8 @@ def test_listing_commands(capsys):
 
 def test_eval_commands(tmp_path, shared_data, capsys):
     from conftest import tiny
-    from ganstudy.train import train
+
+    from ganstudy.training.trainer import train
 
     train(tiny(), tmp_path / "r")
     assert main(["eval", str(tmp_path / "r"), "--set", "eval.samples=300"]) == 0
@@ -149,12 +150,13 @@ def test_a_finished_study_says_what_it_found_and_keeps_its_report_current(tmp_pa
 def test_ctrl_c_before_any_run_ends_writes_no_empty_report(tmp_path, capsys, monkeypatch):
     from collections import Counter
 
-    import ganstudy.runner
     from conftest import write_tiny_study
-    from ganstudy.runner import StudySummary
+
+    import ganstudy.execution.runner
+    from ganstudy.execution.runner import StudySummary
 
     out = tmp_path / "out"
     stopped = StudySummary("tiny", out, 4, 0, Counter({"interrupted": 4}), interrupted=True)
-    monkeypatch.setattr(ganstudy.runner, "run_study", lambda *a, **k: stopped)
+    monkeypatch.setattr(ganstudy.execution.runner, "run_study", lambda *a, **k: stopped)
     assert main(["run", str(write_tiny_study(tmp_path)), "--out", str(out)]) == 130
     assert "progress is saved" in capsys.readouterr().err and not (out / "report").exists()

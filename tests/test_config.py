@@ -1,8 +1,8 @@
 import pytest
 
-from ganstudy.config import RunConfig
-from ganstudy.config_layers import Layer, build_config, load_config, parse_overrides, parse_value
-from ganstudy.errors import ConfigError
+from ganstudy.base.errors import ConfigError
+from ganstudy.spec.config import RunConfig
+from ganstudy.spec.layers import Layer, build_config, load_config, parse_overrides, parse_value
 
 
 def test_defaults_are_keras_gan():
@@ -101,7 +101,7 @@ def test_run_hash_is_stable_across_processes():
     import subprocess
     import sys
 
-    code = "from ganstudy.config import RunConfig; print(RunConfig().run_hash())"
+    code = "from ganstudy.spec.config import RunConfig; print(RunConfig().run_hash())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == RunConfig().run_hash() and len(out) == 16
 

@@ -10,8 +10,8 @@ import time
 import pytest
 import torch
 
-from ganstudy import cores
-from ganstudy.cli import main
+from ganstudy.cli.main import main
+from ganstudy.machine import cores
 
 
 def test_a_busy_core_is_not_counted_free():
@@ -78,7 +78,7 @@ def test_a_study_worker_computes_with_its_share_of_the_cores():
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    from ganstudy.executors.local import _init_worker
+    from ganstudy.execution.local import _init_worker
 
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker,

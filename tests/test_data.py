@@ -6,12 +6,12 @@ import scipy.io
 import torch
 from PIL import Image
 
-from ganstudy.config import DataConfig
-from ganstudy.data import load_training_data, scale, unscale
+from ganstudy.base.errors import DataError
 from ganstudy.data.files import conform, load_images, load_mat, load_npz
 from ganstudy.data.idx import read_idx
-from ganstudy.errors import DataError
-from ganstudy.images import grid
+from ganstudy.data.prepare import load_training_data, scale, unscale
+from ganstudy.spec.config import DataConfig
+from ganstudy.training.images import grid
 
 
 def test_mnist_test_split_with_holdout(shared_data):
@@ -192,8 +192,8 @@ def test_cifar10_offline_names_the_archive(tmp_path):
 
 
 def test_an_image_folder_of_any_size_is_cropped_and_resized(tmp_path):
-    from ganstudy.config import DataConfig
-    from ganstudy.data import load_training_data
+    from ganstudy.data.prepare import load_training_data
+    from ganstudy.spec.config import DataConfig
 
     folder = tmp_path / "photos"
     folder.mkdir()

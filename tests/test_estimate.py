@@ -4,11 +4,11 @@ between the workers; an adaptive study gets a range; architectures timed once ea
 from __future__ import annotations
 
 import pytest
-
 from conftest import tiny, write_tiny_study
-from ganstudy import estimate as est
-from ganstudy.cli import main
-from ganstudy.study import load_study
+
+from ganstudy.cli.main import main
+from ganstudy.execution import estimate as est
+from ganstudy.spec.study import load_study
 
 
 def test_runs_of_one_architecture_are_timed_once():

@@ -8,10 +8,10 @@ import threading
 import time
 
 import pytest
-
 from conftest import need_ray, run_weights, same_weights, write_tiny_study
-from ganstudy.runner import run_study
-from ganstudy.store import StudyStore
+
+from ganstudy.execution.runner import run_study
+from ganstudy.storage.index import StudyStore
 
 #: A case that fails while it trains (a batch larger than its 8 images), not before (preflight.py).
 BROKEN = ('\n[[cases]]\nid = "broken"\nset = { "data.limit" = 8, "train.epochs" = 1, "train.batch_size" = 16 }\n')
@@ -84,8 +84,8 @@ def test_a_failing_run_is_an_outcome(executor, tmp_path):
 def test_interrupted_run_resumes_under_any_executor(executor, tmp_path, reference):
     """A seed group left half-done by Ctrl-C (checkpoints at iteration 10, no result) is continued,
     bitwise as if it had never stopped."""
-    from ganstudy.seed_batch import train_seed_group
-    from ganstudy.study import load_study, with_seed
+    from ganstudy.spec.study import load_study, with_seed
+    from ganstudy.training.stack import train_seed_group
 
     name, options = executor
     study, out = write(tmp_path), tmp_path / "out"
@@ -185,7 +185,7 @@ def test_a_killed_ray_worker_is_retried_and_the_study_completes(ray_instance, tm
 def test_ray_missing_is_a_clear_error(monkeypatch, tmp_path, capsys):
     import sys
 
-    from ganstudy.cli import main
+    from ganstudy.cli.main import main
 
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
     assert main(["run", str(write(tmp_path)), "--out", str(tmp_path / "out"), "--executor", "ray"]) == 2

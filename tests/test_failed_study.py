@@ -9,7 +9,7 @@ import math
 import pytest
 
 import ganstudy
-from ganstudy.runner import run_study
+from ganstudy.execution.runner import run_study
 
 STUDY = """
 [study]

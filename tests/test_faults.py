@@ -1,4 +1,4 @@
-"""Fault injection: a study killed at chosen points (SIGKILL, through ganstudy.faults), then
+"""Fault injection: a study killed at chosen points (SIGKILL, through ganstudy.base.faults), then
 run again, ends with every run bit for bit equal to an uninterrupted reference, a report
 that is complete and current, and no process of the killed study left alive."""
 
@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_weights, same_weights, write_tiny_study
-from ganstudy.report import FILES, is_current
-from ganstudy.runner import run_study
+
+from ganstudy.execution.runner import run_study
+from ganstudy.report.write import FILES, is_current
 
 #: (fault, worker processes, how the first invocation ends: "killed" or "completes")
 FAULTS = {
@@ -39,7 +39,7 @@ def _ganstudy(args, env_extra=None, timeout=300):
     # One torch thread everywhere, as the reference (conftest) and every worker process have:
     # threads change rounding, and a GAN amplifies rounding.
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "ganstudy.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "ganstudy.cli.main", *args], capture_output=True, text=True, env=env,
                           timeout=timeout)
 
 

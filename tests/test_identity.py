@@ -8,8 +8,8 @@ import json
 import tarfile
 from pathlib import Path
 
-from ganstudy.cli import main
-from ganstudy.study import load_study
+from ganstudy.cli.main import main
+from ganstudy.spec.study import load_study
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 STUDIES = Path(__file__).resolve().parents[1] / "studies"

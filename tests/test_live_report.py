@@ -11,9 +11,10 @@ import time
 
 from conftest import REPO, write_tiny_study
 
-from ganstudy.report import figures, is_current, write_report
+from ganstudy.execution.runner import run_study
+from ganstudy.report import figures
 from ganstudy.report.live import LiveReport, watch
-from ganstudy.runner import run_study
+from ganstudy.report.write import is_current, write_report
 
 TWO_CASES = """
 [[cases]]
@@ -64,7 +65,7 @@ def test_watch_follows_a_study_running_in_another_process(tmp_path):
     study = write_tiny_study(tmp_path, iterations=120, checkpoint_every=60, extra=TWO_CASES)
     out = tmp_path / "out"
     env = {**os.environ, "GANSTUDY_OFFLINE": "1", "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "ganstudy.cli", "run", str(study), "--out", str(out), "--workers",
+    proc = subprocess.Popen([sys.executable, "-m", "ganstudy.cli.main", "run", str(study), "--out", str(out), "--workers",
                              "1", "--quiet", "--set", "train.vectorize_seeds=false"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

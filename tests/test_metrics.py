@@ -2,14 +2,16 @@
 real-vs-real floor and the order of degraded images."""
 
 import json
+
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from ganstudy import metrics
-from ganstudy.metrics import Features, math as m
+from ganstudy.metrics import formulas as m
+from ganstudy.metrics import registry as metrics
 from ganstudy.metrics.evaluator import SHIPPED, load
 from ganstudy.metrics.reference import reference_stats
+from ganstudy.metrics.registry import Features
 
 # ------------------------------------------------------------------ pure maths, known values
 
@@ -138,7 +140,7 @@ def test_features_do_not_depend_on_batch_size(shared_data):
 
 
 def test_damaged_evaluator_weights_are_refused(tmp_path, monkeypatch):
-    from ganstudy.errors import GanstudyError
+    from ganstudy.base.errors import GanstudyError
     from ganstudy.metrics import evaluator as ev
 
     (tmp_path / "mnist.pt").write_bytes((SHIPPED / "mnist.pt").read_bytes()[:-10] + b"0123456789")

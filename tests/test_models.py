@@ -2,10 +2,11 @@ import pytest
 import torch
 from torch import nn
 
-from ganstudy.config_layers import load_config
-from ganstudy.errors import ConfigError
-from ganstudy.losses import get as get_loss
-from ganstudy.models import build, count_parameters
+from ganstudy.base.errors import ConfigError
+from ganstudy.models.layers import count_parameters
+from ganstudy.models.losses import get as get_loss
+from ganstudy.models.registry import build
+from ganstudy.spec.layers import load_config
 
 
 def _build(*overrides, shape=(28, 28, 1)):

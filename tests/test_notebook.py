@@ -10,12 +10,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
 
-from ganstudy.config_layers import Layer, build_config
-from ganstudy.losses import get as get_loss
-from ganstudy.models import build, count_parameters
-from ganstudy.schedules import lr_factor
-from ganstudy.steps import GanState, pytorch_step
-from ganstudy.optim import make_optimizers
+from ganstudy.models.layers import count_parameters
+from ganstudy.models.losses import get as get_loss
+from ganstudy.models.registry import build
+from ganstudy.spec.layers import Layer, build_config
+from ganstudy.training.optim import make_optimizers
+from ganstudy.training.schedules import lr_factor
+from ganstudy.training.steps import GanState, pytorch_step
 
 # ---------------------------------------------------------------- the notebook's code (cells 13-20, 22)
 

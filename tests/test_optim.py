@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from ganstudy.optim import FusedAdam
+from ganstudy.training.optim import FusedAdam
 
 
 def _params(seed: int = 0, shapes=((3, 5), (7,), (2, 3, 4))):
@@ -88,7 +88,7 @@ def test_members_with_their_own_settings_step_as_their_own_optimizers():
 
 def test_a_training_run_never_imports_torch_dynamo(tmp_path):
     """torch.optim pulls in torch._dynamo (over a second) on first use; ganstudy's runs must not."""
-    code = ("import sys\nfrom ganstudy.config_layers import load_config\nfrom ganstudy.train import train\n"
+    code = ("import sys\nfrom ganstudy.spec.layers import load_config\nfrom ganstudy.training.trainer import train\n"
             f"cfg = load_config(None, ['data.dataset=mnist-mini', 'data.split=test', 'data.holdout=100', 'train.iterations=3', 'eval.samples=50', "
             f"'eval.reference_samples=50', 'eval.curve_points=0', 'model.g_widths=[16]', 'model.d_widths=[16]'])\n"
             f"train(cfg, {str(tmp_path / 'run')!r})\nassert 'torch._dynamo' not in sys.modules, 'torch._dynamo imported'\n")

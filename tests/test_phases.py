@@ -6,9 +6,9 @@ import json
 import pytest
 from conftest import tiny
 
-from ganstudy.evaluation import evaluate, evaluate_with_curve
-from ganstudy.phases import PHASES, PhaseClock, overheads, seconds_text, study_cost, timed
-from ganstudy.train import Trainer, train
+from ganstudy.training.phases import PHASES, PhaseClock, overheads, seconds_text, study_cost, timed
+from ganstudy.training.scoring import evaluate, evaluate_with_curve
+from ganstudy.training.trainer import Trainer, train
 
 
 def test_a_run_records_its_seconds_by_phase(tmp_path):
@@ -55,10 +55,10 @@ def test_a_studys_cost_counts_a_stacked_groups_steps_once():
 def test_a_resumed_runs_phases_add_up_every_process(tmp_path):
     import torch
 
-    from ganstudy.train import CHECKPOINT
+    from ganstudy.training.trainer import CHECKPOINT
 
     first = Trainer(tiny(), tmp_path)
-    first.progress = lambda done, total, row: setattr(first, "_stop_requested", done == 6 or first._stop_requested)
+    first.progress = lambda done, total, row: setattr(first, "stop_requested", done == 6 or first.stop_requested)
     assert first.run().status == "interrupted"
     ckpt = torch.load(tmp_path / CHECKPOINT, weights_only=True)
     assert ckpt["phases"]["steps"] > 0 and ckpt["phases"]["set-up"] > 0

@@ -11,16 +11,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import need_ray
-from ganstudy.cli import main
+
+from ganstudy.cli.main import main
 
 PLUGIN = '''
 """A user's GAN parts: registering is all it does."""
 import numpy as np
 
 from ganstudy.data.registry import DatasetSpec, ImageSet, get as dataset, register as register_dataset
-from ganstudy.losses import GanLoss, clipped_bce, register as register_loss
+from ganstudy.models.losses import GanLoss, clipped_bce, register as register_loss
 from ganstudy.models import mlp
 from ganstudy.models.registry import Arch, get as arch, register as register_arch
 
@@ -166,19 +166,19 @@ def test_installed_entry_points_are_found_in_any_process(tmp_path):
     site = tmp_path / "site"
     (site / "plugged_pkg").mkdir(parents=True)
     (site / "plugged_pkg" / "__init__.py").write_text(
-        "from ganstudy.losses import GanLoss, clipped_bce, register\n"
+        "from ganstudy.models.losses import GanLoss, clipped_bce, register\n"
         "register(GanLoss('entry-bce', 'sigmoid', 0.5, clipped_bce, clipped_bce, summary='from an entry point'))\n")
     info = site / "plugged_pkg-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plugged-pkg\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[ganstudy.losses]\nentry = plugged_pkg\n")
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
-    code = "from ganstudy.cli import main; import sys; sys.exit(main(['losses']))"
+    code = "from ganstudy.cli.main import main; import sys; sys.exit(main(['losses']))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "entry-bce" in done.stdout and "from an entry point" in done.stdout
     (site / "plugged_pkg" / "__init__.py").write_text("raise ImportError('half installed')\n")
-    code = "from ganstudy.cli import main; import sys; sys.exit(main(['keys', 'loss.kind']))"
+    code = "from ganstudy.cli.main import main; import sys; sys.exit(main(['keys', 'loss.kind']))"
     done = subprocess.run([sys.executable, "-c", code.replace("keys', 'loss.kind", "losses")], capture_output=True,
                           text=True, env=env, timeout=120)
     assert done.returncode == 2, (done.stdout, done.stderr)

@@ -4,12 +4,12 @@ run (in the hash) that old fp32 runs keep their identity beside; plan says where
 from __future__ import annotations
 
 import torch
-
 from conftest import run_weights, tiny
-from ganstudy.precision import bf16_native, plan_line
-from ganstudy.steps import STEP_STYLES
-from ganstudy.loop import autocast, real_batches
-from ganstudy.train import Trainer, train
+
+from ganstudy.machine.precision import bf16_native, plan_line
+from ganstudy.training.loop import autocast, real_batches
+from ganstudy.training.steps import STEP_STYLES
+from ganstudy.training.trainer import Trainer, train
 
 
 def _dtypes_in_a_step(cfg, tmp_path) -> tuple[set[torch.dtype], set[torch.dtype]]:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import chromium
 from PIL import Image
 
-from conftest import chromium
-from ganstudy.cli import main
-from ganstudy.runner import run_study
+from ganstudy.cli.main import main
+from ganstudy.execution.runner import run_study
 
 STUDY = """
 [study]

@@ -9,11 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-
-from ganstudy.cli import main
-from ganstudy.report import write_report
-from ganstudy.runner import run_study
-from ganstudy.studydir import status_rows
+from ganstudy.cli.main import main
+from ganstudy.execution.runner import run_study
+from ganstudy.report.write import write_report
+from ganstudy.storage.studyfolder import status_rows
 
 STUDY = """
 [study]
@@ -90,7 +89,7 @@ def test_a_learning_rate_too_small_worsens_by_five_seeds(tmp_path, capsys):
 def _run_and_kill_in_round_two(study: Path, out: Path) -> None:
     """`ganstudy run` in its own process group, killed (SIGKILL, every process) once round 2 trains."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ganstudy.cli", "run", str(study), "--out", str(out), "--quiet"],
+    proc = subprocess.Popen([sys.executable, "-m", "ganstudy.cli.main", "run", str(study), "--out", str(out), "--quiet"],
                             stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     seen, deadline = [], time.monotonic() + 300
     assert proc.stderr is not None

@@ -11,13 +11,13 @@ import pytest
 import torch
 from conftest import run_weights, same_weights, tiny, weight_gap, write_tiny_study
 
-from ganstudy.cli import main
-from ganstudy.errors import GanstudyError
-from ganstudy.runner import run_study
-from ganstudy.studydir import add_seeds, status_rows
-from ganstudy.study import SeedRange
-from ganstudy.store import StudyStore
-from ganstudy.train import CHECKPOINT
+from ganstudy.base.errors import GanstudyError
+from ganstudy.cli.main import main
+from ganstudy.execution.runner import run_study
+from ganstudy.spec.study import SeedRange
+from ganstudy.storage.index import StudyStore
+from ganstudy.storage.studyfolder import add_seeds, status_rows
+from ganstudy.training.trainer import CHECKPOINT
 
 NO_BN_AND_LOG_LESS = """
 [[cases]]
@@ -67,7 +67,7 @@ def test_index_is_rebuilt_from_the_run_folders(tmp_path):
 def test_sigkill_mid_study_loses_nothing_and_resumes_exactly(tmp_path):
     study = write_study(tmp_path, iterations=300, checkpoint_every=25)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "ganstudy.cli", "run", str(study), "--quiet", "--seeds", "1"]
+    cmd = [sys.executable, "-m", "ganstudy.cli.main", "run", str(study), "--quiet", "--seeds", "1"]
     victim = subprocess.Popen(cmd + ["--out", str(tmp_path / "killed")], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     status = tmp_path / "killed" / "runs" / "baseline"
@@ -210,7 +210,7 @@ def test_promote_writes_the_next_version(tmp_path, capsys):
     study, out = write_study(tmp_path), tmp_path / "out"
     run_study(study, out, live=False)
     assert main(["promote", str(out), "lr-high"]) == 0
-    from ganstudy.study import load_study
+    from ganstudy.spec.study import load_study
 
     old = load_study(out / "study.toml")
     new = load_study(out / "tiny-v2.toml")
@@ -237,9 +237,9 @@ def test_new_scoring_settings_rescore_without_retraining(tmp_path):
 
 
 def test_a_cases_seeds_train_as_one_group_split_to_fill_the_workers(tmp_path):
-    from ganstudy.runner import group_seeds
-    from ganstudy.study import with_seed
-    from ganstudy.tasks import RunTask
+    from ganstudy.execution.runner import group_seeds
+    from ganstudy.execution.tasks import RunTask
+    from ganstudy.spec.study import with_seed
 
     def tasks(**keys):
         return [RunTask(f"h{lr}-{s}", f"lr{lr}", s, with_seed(tiny(**{"optim.lr": lr}, **keys), s).model_dump(mode="json"),
@@ -268,7 +268,7 @@ def test_a_study_trains_its_seeds_batched_and_says_so(tmp_path):
     assert len(stacked) == 4  # the baseline's seeds and lr-high's (it changes only the lr) in one stack
     for mine in stacked:
         assert sorted(mine["seed_batched_with"]) == sorted(d["run_hash"] for d in stacked if d is not mine)
-    from ganstudy.report import write_report
+    from ganstudy.report.write import write_report
 
     res, folder = write_report(out)
     assert "stacked with 3 other runs" in (folder / "report.md").read_text()
@@ -288,8 +288,8 @@ def test_a_study_trains_its_seeds_batched_and_says_so(tmp_path):
 
 
 def test_workers_auto_is_one_process_a_core_and_bad_counts_are_refused(tmp_path, capsys):
-    from ganstudy.runner import auto_workers
-    from ganstudy.tasks import worker_threads
+    from ganstudy.execution.runner import auto_workers
+    from ganstudy.execution.tasks import worker_threads
 
     cores = worker_threads(1)
     assert auto_workers(100, "cpu") == cores and auto_workers(1, "cpu") == 1
@@ -302,7 +302,7 @@ def test_workers_auto_is_one_process_a_core_and_bad_counts_are_refused(tmp_path,
 def test_a_run_has_one_writer_and_status_knows_who(tmp_path, capsys):
     """A run another process is training (it holds the run's lock) shows as running, and is
     not trained beside it; once the lock is free the study goes on."""
-    from ganstudy.store import run_lock
+    from ganstudy.storage.index import run_lock
 
     study, out = write_study(tmp_path), tmp_path / "out"
     run_study(study, out, live=False)

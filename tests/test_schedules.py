@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from ganstudy.config_layers import load_config
-from ganstudy.schedules import lr_factor
+from ganstudy.spec.layers import load_config
+from ganstudy.training.schedules import lr_factor
 
 
 def _lr(cfg, it, total=100, per_epoch=10):

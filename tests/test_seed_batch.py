@@ -7,8 +7,7 @@ import torch
 from conftest import run_weights, same_weights, tiny, weight_gap
 from torch import nn
 
-from ganstudy.config_layers import load_config
-from ganstudy.models import build
+from ganstudy.models.registry import build
 from ganstudy.models.stacked import (
     STACKERS,
     NotStackable,
@@ -19,9 +18,10 @@ from ganstudy.models.stacked import (
     stack,
     stack_optimizer_state,
 )
-from ganstudy.seed_batch import group_key, train_seed_group
-from ganstudy.study import with_seed
-from ganstudy.train import CHECKPOINT, train
+from ganstudy.spec.layers import load_config
+from ganstudy.spec.study import with_seed
+from ganstudy.training.stack import group_key, train_seed_group
+from ganstudy.training.trainer import CHECKPOINT, train
 
 ARCHS = [  # (overrides, image shape): every built-in architecture, with batch norm and dropout where it has them
     ([], (28, 28, 1)),
@@ -116,7 +116,7 @@ CASES = {  # each exercises a different path of the step
 
 def _function(run_dir, cfg):
     """G on fixed noise (batch statistics) and D on fixed images, from a run's checkpoint."""
-    from ganstudy.losses import get as get_loss
+    from ganstudy.models.losses import get as get_loss
 
     ckpt = torch.load(run_dir / CHECKPOINT, weights_only=True)
     g, d = build(cfg.model, (28, 28, 1), get_loss(cfg.loss.kind).d_head)
@@ -218,10 +218,10 @@ def test_members_at_different_iterations_train_alone_or_in_the_largest_set(tmp_p
     cfgs = [with_seed(tiny(), seed) for seed in (0, 1, 2)]
     dirs = [tmp_path / "m0", tmp_path / "m1", tmp_path / "m2"]
     trainer_seed0 = tmp_path / "m0"
-    from ganstudy.train import Trainer
+    from ganstudy.training.trainer import Trainer
 
     t = Trainer(cfgs[0], trainer_seed0)
-    t.progress = lambda done, total, row: setattr(t, "_stop_requested", done == 7 or t._stop_requested)
+    t.progress = lambda done, total, row: setattr(t, "stop_requested", done == 7 or t.stop_requested)
     assert t.run().status == "interrupted"
     results = train_seed_group(cfgs, dirs)  # seed 0 at iteration 7 goes on alone; seeds 1 and 2 start together
     assert [r.status for r in results] == ["complete", "complete", "complete"]

@@ -3,10 +3,10 @@ its shipped evaluator, and the second write-up's study run end to end on it."""
 
 import numpy as np
 import pytest
-
 from conftest import REPO
-from ganstudy.cli import main
-from ganstudy.data import load_training_data
+
+from ganstudy.cli.main import main
+from ganstudy.data.prepare import load_training_data
 from ganstudy.data.registry import get
 from ganstudy.data.standin import SPLITS, _build
 from ganstudy.metrics.evaluator import load
@@ -40,7 +40,7 @@ def test_its_evaluator_ships_and_reads_its_digits(standin):
 
 
 def test_extra_mat_joins_it(shared_data):
-    from ganstudy.config import DataConfig
+    from ganstudy.spec.config import DataConfig
 
     data = load_training_data(DataConfig(dataset="svhn-standin", extra=["cits4404/extra.mat"]), shared_data)
     assert len(data.train) == 12050 and "plus 50 extra images from cits4404/extra.mat" in data.description

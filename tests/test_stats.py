@@ -10,13 +10,19 @@ import pytest
 from scipy import stats
 
 from ganstudy.stats import boundaries
+from ganstudy.stats.design import IMPROVES, INCONCLUSIVE, NO_EFFECT, WORSENS, Design, baseline_band, schedule
 from ganstudy.stats.power import failures_from, seeds_to_settle
-from ganstudy.stats.procedure import (
-    IMPROVES, INCONCLUSIVE, NO_EFFECT, WORSENS, Design, adjust, baseline_band, decide, schedule, seeds_wanted,
-)
+from ganstudy.stats.procedure import adjust, decide, seeds_wanted
 from ganstudy.stats.simulate import simulate
-from ganstudy.stats.tests import (
-    degrees_of_freedom, estimate, fisher_p, p_effect, p_equivalent, paired, resolution, welch,
+from ganstudy.stats.twosample import (
+    degrees_of_freedom,
+    estimate,
+    fisher_p,
+    p_effect,
+    p_equivalent,
+    paired,
+    resolution,
+    welch,
 )
 
 rng = np.random.default_rng(3)

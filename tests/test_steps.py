@@ -2,13 +2,12 @@
 
 import pytest
 import torch
-
-from ganstudy.optim import FusedAdam
 from conftest import tiny
 from torch import nn
 
-from ganstudy.steps import keras_step, pytorch_step
-from ganstudy.train import Trainer
+from ganstudy.training.optim import FusedAdam
+from ganstudy.training.steps import keras_step, pytorch_step
+from ganstudy.training.trainer import Trainer
 
 
 def _state(tmp_path, **keys):
@@ -24,7 +23,7 @@ def _snapshot(module):
 @pytest.mark.parametrize("learns", [False, True])
 def test_d_changes_in_the_g_step_only_when_it_learns_there(tmp_path, learns):
     s, sampler = _state(tmp_path, **{"train.d_learns_in_g_step": learns, "model.d_batchnorm": True})
-    from ganstudy.steps import _g_step
+    from ganstudy.training.steps import _g_step
 
     before = _snapshot(s.d)
     _g_step(s, s.g(s.noise(16)))
@@ -59,7 +58,7 @@ def test_keras_step_updates_d_twice_per_iteration(tmp_path):
 
 
 def test_bce_is_clipped_like_keras():
-    from ganstudy.losses import clipped_bce
+    from ganstudy.models.losses import clipped_bce
 
     p = torch.tensor([0.0, 1.0, 0.5])
     assert clipped_bce(p[:1], 1.0, 1e-7).mean().item() == pytest.approx(-torch.log(torch.tensor(1e-7)).item(), rel=1e-4)
@@ -68,7 +67,7 @@ def test_bce_is_clipped_like_keras():
 
 
 def test_gradient_penalty_of_a_linear_critic_is_known():
-    from ganstudy.losses import gradient_penalty
+    from ganstudy.models.losses import gradient_penalty
 
     critic = nn.Sequential(nn.Flatten(), nn.Linear(4, 1, bias=False))
     with torch.no_grad():
@@ -79,7 +78,7 @@ def test_gradient_penalty_of_a_linear_critic_is_known():
 
 
 def test_keras_accuracy_uses_hard_labels():
-    from ganstudy.losses import get
+    from ganstudy.models.losses import get
 
     bce = get("bce")
     out = torch.tensor([[0.9], [0.4], [0.6], [0.1]])
@@ -89,7 +88,7 @@ def test_keras_accuracy_uses_hard_labels():
 
 def _plain_pytorch_step(s, real_batch):
     """The step as a user writes it: D on real and fake in two calls, torch's default Adam."""
-    from ganstudy.losses import clipped_bce
+    from ganstudy.models.losses import clipped_bce
 
     real = real_batch()
     fake = s.g(s.noise(real.shape[0]))

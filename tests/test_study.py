@@ -1,13 +1,13 @@
 
 import pytest
-
 from conftest import REPO
-from ganstudy.cli import main
-from ganstudy.config_layers import Layer
-from ganstudy.errors import ConfigError
-from ganstudy.planview import plan_rows
-from ganstudy.study import load_study
-from ganstudy.train import train
+
+from ganstudy.base.errors import ConfigError
+from ganstudy.cli.main import main
+from ganstudy.report.plan import plan_rows
+from ganstudy.spec.layers import Layer
+from ganstudy.spec.study import load_study
+from ganstudy.training.trainer import train
 
 STUDIES = sorted((REPO / "studies").glob("*.toml"))
 

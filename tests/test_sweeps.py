@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import write_tiny_study
 from PIL import Image
 
-from conftest import write_tiny_study
+from ganstudy.base.errors import ConfigError
+from ganstudy.cli.main import main
+from ganstudy.spec.study import load_study
+from ganstudy.spec.sweeps import label
 
-from ganstudy.cli import main
-from ganstudy.errors import ConfigError
-from ganstudy.study import load_study
-from ganstudy.sweeps import label
 
 def _write(tmp_path, sweeps: str):
     """The tests' tiny study (a case lr-high, 2 seeds, 10 iterations) and ``sweeps``."""
@@ -87,8 +87,8 @@ values = { "optim.lr" = [2e-5, 2e-3, 2e-2] }
     out = capsys.readouterr().out
     assert "sweep lr: optim.lr in [2e-05, 0.002, 0.02] -> 3 cases (lr-2e-05, lr-0.002, lr-0.02)" in out
     folder = tmp_path / "out"
+    from ganstudy.execution.runner import run_study
     from ganstudy.report.live import LiveReport
-    from ganstudy.runner import run_study
 
     # a live report after every run: the figure is drawn before any point of the sweep has a score, too
     run_study(path, folder, workers=1, live=False, on_run_end=LiveReport(min_interval=0, share=1e9))
@@ -121,9 +121,9 @@ values = { "optim.lr" = [2e-5, 2e-3, 2e-2] }
 
 def test_the_dose_response_is_drawn_before_any_run_has_a_score(tmp_path):
     """A live report can come before any point of a sweep has a score (an empty log axis)."""
+    from ganstudy.execution.runner import run_study
     from ganstudy.report import dose
     from ganstudy.report.collect import collect
-    from ganstudy.runner import run_study
 
     path = _write(tmp_path, '\n[[sweeps]]\nid = "lr"\nvalues = { "optim.lr" = [2e-5, 2e-3, 2e-2] }\n')
     folder = tmp_path / "out"

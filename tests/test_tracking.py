@@ -9,9 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import EXTRAS, tiny
-from ganstudy.cli import main
+
+from ganstudy.cli.main import main
 
 TRAIN = textwrap.dedent("""
     [data]
@@ -91,7 +91,8 @@ def test_mlflow_gets_a_run_per_case_and_seed_of_a_study_trained_by_two_workers(t
 
 def test_a_logger_whose_library_is_missing_is_named_before_anything_trains(tmp_path, capsys, monkeypatch):
     from conftest import write_tiny_study
-    from ganstudy import tracking
+
+    from ganstudy.tracking import registry as tracking
 
     spec = tracking.LOGGERS.get("tensorboard")
     monkeypatch.setitem(tracking.LOGGERS._items, "tensorboard",

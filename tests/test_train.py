@@ -3,14 +3,12 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_weights, same_weights, tiny
-from ganstudy import steps as steps_module
-from ganstudy.atomic import read_jsonl
-from ganstudy.errors import GanstudyError
-from ganstudy.train import CHECKPOINT, Trainer, summary_line, train
 
-
+from ganstudy.base.atomic import read_jsonl
+from ganstudy.base.errors import GanstudyError
+from ganstudy.training import steps as steps_module
+from ganstudy.training.trainer import CHECKPOINT, Trainer, summary_line, train
 
 
 def _losses(run_dir):
@@ -81,7 +79,7 @@ def test_interrupted_and_resumed_run_is_bitwise_identical(tmp_path, keys):
 
     def stop_at_7(done, total, row):
         if done == 7:
-            trainer._stop_requested = True  # what Ctrl-C does
+            trainer.stop_requested = True  # what Ctrl-C does
 
     trainer.progress = stop_at_7
     first = trainer.run()
@@ -118,8 +116,8 @@ def test_evaluation_during_and_after_training(tmp_path):
 
 
 def test_generated_images_are_quantised_to_8_bit(tmp_path):
-    from ganstudy.evaluation import generate
-    from ganstudy.runfolder import load_generator
+    from ganstudy.training.runfolder import load_generator
+    from ganstudy.training.scoring import generate
 
     train(tiny(**{"eval.metrics": []}), tmp_path / "r")
     g, cfg = load_generator(tmp_path / "r")

@@ -11,11 +11,11 @@ import pytest
 import torch
 from PIL import Image, ImageFilter
 
-from ganstudy.cli import main
+from ganstudy.base.errors import GanstudyError
+from ganstudy.cli.main import main
 from ganstudy.data.registry import get
-from ganstudy.errors import GanstudyError
-from ganstudy.metrics import score_images
 from ganstudy.metrics.reference import reference_stats
+from ganstudy.metrics.registry import score_images
 from ganstudy.metrics.unlabelled import fit
 
 
@@ -78,8 +78,8 @@ def test_the_floor_comes_from_a_random_split(shared_data, capsys):
 
 
 def test_a_study_on_an_unlabelled_image_folder_runs_and_is_scored(colour, tmp_path):
-    from ganstudy.report import write_report
-    from ganstudy.runner import run_study
+    from ganstudy.execution.runner import run_study
+    from ganstudy.report.write import write_report
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -134,12 +134,12 @@ class _StandInInception(torch.nn.Module):
 
 
 def test_inception_features_are_an_optional_extra(monkeypatch):
-    from ganstudy.config_layers import Layer, build_config
-    from ganstudy.evaluation import scoring_setup
+    from ganstudy.spec.layers import Layer, build_config
+    from ganstudy.training.scoring import scoring_setup
 
     cfg = build_config([Layer("t", {"data.dataset": "mnist-mini", "data.split": "test", "data.holdout": 100,
                                     "eval.features": "inception", "eval.reference_samples": 100})])
-    from ganstudy.data import load_training_data
+    from ganstudy.data.prepare import load_training_data
 
     data = load_training_data(cfg.data)
     monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # not installed

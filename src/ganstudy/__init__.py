@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _API = ("load", "plan", "run", "open", "Records", "Report", "StudyFolder")
 __all__ = [*_API, "GanstudyError", "ConfigError", "DataError", "__version__"]
@@ -24,7 +24,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name in ("GanstudyError", "ConfigError", "DataError"):
-        from . import errors
+        from .base import errors
 
         return getattr(errors, name)
     raise AttributeError(f"module 'ganstudy' has no attribute {name!r}")

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import GanstudyError
-from .runner import StudySummary
-from .study import Study
+from .base.errors import GanstudyError
+from .execution.runner import StudySummary
+from .spec.study import Study
 
 
 class Records(list):
@@ -68,7 +68,7 @@ def overrides(values: Mapping[str, Any] | Sequence[str] | None) -> list[str]:
 def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None) -> Study:  # noqa: A002
     """A study file (or a study folder) loaded and every case validated, with ``set`` applied
     to every case (``{"train.iterations": 300}``)."""
-    from .studydir import open_study
+    from .storage.studyfolder import open_study
 
     loaded, _, given = open_study(study, overrides=overrides(set))
     loaded.source, loaded.overrides = Path(study), given
@@ -77,7 +77,7 @@ def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None
 
 def plan(study: Study | str | Path) -> Records:
     """The cases of a study: what each changes and how many runs it trains (``ganstudy plan``)."""
-    from .planview import plan_rows
+    from .report.plan import plan_rows
 
     loaded = study if isinstance(study, Study) else load(study)
     return Records(plan_rows(loaded))
@@ -92,8 +92,8 @@ def run(study: Study | str | Path, out: str | Path | None = None, *, set: Mappin
     again resumes, or does nothing once everything has ended. ``live=False`` prints plain
     progress lines (a notebook's output), ``None`` a live view on a terminal. With
     ``live_report`` the report is rewritten as runs end ("partial: N of M runs")."""
+    from .execution.runner import run_study
     from .report.live import LiveReport
-    from .runner import run_study
 
     path, given = (study.source or study.path, study.overrides) if isinstance(study, Study) else (Path(study), [])
     summary = run_study(path, out, seeds=seeds, max_seeds=max_seeds, workers=workers, executor=executor,
@@ -109,7 +109,7 @@ def run(study: Study | str | Path, out: str | Path | None = None, *, set: Mappin
 
 def open(folder: str | Path, data_root: str | Path | None = None) -> StudyFolder:  # noqa: A001
     """A study folder that ``run`` (or ``ganstudy run``) wrote, to read or report."""
-    from .studydir import study_folder
+    from .storage.studyfolder import study_folder
 
     return StudyFolder(study_folder(folder), None, data_root)
 
@@ -152,7 +152,7 @@ class StudyFolder:
 
     def status(self) -> Records:
         """A row a case x seed: its state, progress, wall time and final losses (``ganstudy status``)."""
-        from .studydir import status_rows
+        from .storage.studyfolder import status_rows
 
         return Records(status_rows(self.path)[1])
 
@@ -194,7 +194,7 @@ class StudyFolder:
 
     def report(self, rewrite: bool = False) -> Report:
         """The report, written now unless it is current (made from these very results)."""
-        from .report import is_current, summary_of, write_report
+        from .report.write import is_current, summary_of, write_report
 
         if rewrite or not is_current(self.path):
             res, folder = write_report(self.path, data_root=self.data_root)

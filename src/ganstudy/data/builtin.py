@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..base.errors import DataError
 from . import standin
 from .files import load_folder, load_mat, load_npz
 from .idx import read_idx
 from .registry import DatasetSpec, ImageSet, register
-from .root import RemoteDataset, RemoteFile, locate
+from .root import PACKAGED, RemoteDataset, RemoteFile, locate
 
 MNIST = RemoteDataset(
     folder="mnist",
@@ -140,7 +140,6 @@ def _cifar10(split: str, data_root: Path | None, path: str | None) -> ImageSet:
                     f"cifar10 {split} split, {n} images, from {where}")
 
 
-PACKAGED = Path(__file__).parent / "packaged"
 
 
 def _mnist_mini(split: str, data_root: Path | None, path: str | None) -> ImageSet:

@@ -1,7 +1,8 @@
 """Dataset registry: one name, one loader.
 
 A loader turns (split, data root, optional path) into an :class:`ImageSet` of uint8 images
-in NHWC layout. Adding a dataset is one function and one :func:`register` call.
+in NHWC layout. Adding a dataset is one function and one :func:`register` call (the built-ins
+are in :mod:`.builtin`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..registry import Registry
+from ..base.registry import Registry
 
 
 @dataclass
@@ -51,12 +52,7 @@ class DatasetSpec:
     sized: bool = False  # its loader takes size= and brings each image to it (an image folder)
 
 
-def _load_builtin() -> None:
-    # Imported on first use, not at module top, so this module has no import cycle.
-    from . import builtin  # noqa: F401
-
-
-DATASETS: Registry[DatasetSpec] = Registry("dataset", _load_builtin, group="ganstudy.datasets")
+DATASETS: Registry[DatasetSpec] = Registry("dataset", group="ganstudy.datasets")
 get, names = DATASETS.get, DATASETS.names
 
 

@@ -16,10 +16,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import write_bytes
-from ..errors import DataError
+from ..base.atomic import write_bytes
+from ..base.errors import DataError
 
 DEBIAN_ROOT = Path("/usr/share/datasets")
+PACKAGED = Path(__file__).parent / "packaged"  # the data shipped inside the package (mnist-mini)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..atomic import atomic_write
+from ..base.atomic import atomic_write
 from .registry import ImageSet
 
 VERSION = 1
@@ -83,7 +83,7 @@ def render(digits: np.ndarray, labels: np.ndarray, copies: int, seed: int) -> tu
 
 
 def _build(split: str) -> tuple[np.ndarray, np.ndarray]:
-    from .builtin import PACKAGED
+    from .root import PACKAGED
 
     with np.load(PACKAGED / "mnist_test_5000.npz", allow_pickle=False) as archive:
         images, labels = archive["images"], archive["labels"].astype(np.int64)
@@ -93,8 +93,8 @@ def _build(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load(split: str, data_root: Path | None, path: str | None) -> ImageSet:
-    from ..errors import DataError
-    from ..metrics.evaluator import cache_dir
+    from ..base.errors import DataError
+    from ..base.paths import cache_dir
 
     if split not in SPLITS and split != "all":
         raise DataError(f"svhn-standin has the splits train, test and all, not '{split}'.")

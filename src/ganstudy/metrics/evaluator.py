@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..atomic import atomic_write, write_json
-from ..errors import GanstudyError
+from ..base.atomic import atomic_write, write_json
+from ..base.errors import GanstudyError
+from ..base.paths import cache_dir
 
 SHIPPED = Path(__file__).parent / "evaluators"
 FEATURES = 128
@@ -105,11 +105,6 @@ class Evaluator:
             feats.append(f.numpy())
             probs.append(torch.softmax(logits.double(), dim=1).numpy())
         return np.concatenate(feats), np.concatenate(probs)
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("GANSTUDY_CACHE") or str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ganstudy")
-    return Path(base)
 
 
 def _sha256(path: Path) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import GanstudyError
+from ..base.errors import GanstudyError
 
 NAME = "inception-v3-compat"  # torch-fidelity's port of the TensorFlow FID network
 FEATURES, LOGITS = "2048", "logits_unbiased"

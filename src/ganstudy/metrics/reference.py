@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_bytes
-from .evaluator import cache_dir
-from .math import kth_neighbour_radii, mean_cov
+from ..base.atomic import write_bytes
+from ..base.paths import cache_dir
+from .formulas import K_DC, K_PR, kth_neighbour_radii, mean_cov
 
 
 @dataclass
@@ -63,8 +63,6 @@ def reference_stats(evaluator, images: np.ndarray, labels: np.ndarray | None, de
                                  str(z["description"]), key)
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is recomputed and replaced
-    from . import K_DC, K_PR
-
     features, probs = evaluator.embed(images)
     mu, sigma = mean_cov(features)
     radii = kth_neighbour_radii(features, (K_PR, K_DC), squared=True)

@@ -26,8 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..atomic import write_bytes
-from .evaluator import CHUNK, FEATURES, cache_dir, to_input
+from ..base.atomic import write_bytes
+from ..base.paths import cache_dir
+from .evaluator import CHUNK, FEATURES, to_input
 
 #: Bump when the network or the fit changes: it names the feature space in metric ids.
 RECIPE = 1

@@ -23,18 +23,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import GanstudyError
-from ..registry import Registry
+from ..base.errors import GanstudyError
+from ..base.registry import Registry
 from .layers import Fp32Sigmoid
-
-if TYPE_CHECKING:
-    from ..optim import FusedAdam
 
 
 class NotStackable(GanstudyError):
@@ -266,7 +263,7 @@ def set_dropout_generators(batched: nn.Module, generators: list[torch.Generator]
             m.generators = generators
 
 
-def stack_optimizer_state(opt: FusedAdam, batched: nn.Module, states: Sequence[dict[str, Any]]) -> None:
+def stack_optimizer_state(opt: torch.optim.Optimizer, batched: nn.Module, states: Sequence[dict[str, Any]]) -> None:
     """Load the members' optimizer state dicts (same optimizer, same step count) into ``opt``
     over the stacked parameters. Members with no state yet (a fresh run) load nothing."""
     if not states[0]["state"]:
@@ -282,7 +279,7 @@ def stack_optimizer_state(opt: FusedAdam, batched: nn.Module, states: Sequence[d
     opt.load_state_dict({"state": merged, "param_groups": states[0]["param_groups"]})
 
 
-def member_optimizer_state(opt: FusedAdam, batched: nn.Module, i: int) -> dict[str, Any]:
+def member_optimizer_state(opt: torch.optim.Optimizer, batched: nn.Module, i: int) -> dict[str, Any]:
     """Member ``i``'s slice of an optimizer over stacked parameters, as its own optimizer's state dict."""
     full = opt.state_dict()
     owners, names = _owners(batched), [n for n, _ in batched.named_parameters()]

@@ -10,14 +10,22 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..analysis import Comparison, Pairing, RunRow, expectation_held, loss_moved, pairing_correlation, summary_sentence
-from ..results import DAMAGED, RunInfo, n_classes, study_table
-from ..phases import study_cost
-from ..rounds import comparisons, same_as_baseline, seeds_needed
-from ..studydir import open_study, study_folder
-from ..store import StudyStore
-from ..study import Study
+from .._version import __version__
+from ..spec.study import Study
+from ..storage.index import StudyStore
+from ..storage.results import DAMAGED, RunInfo, n_classes, study_table
+from ..storage.studyfolder import open_study, study_folder
+from ..training.phases import study_cost
+from ..verdicts.compare import (
+    Comparison,
+    Pairing,
+    RunRow,
+    expectation_held,
+    loss_moved,
+    pairing_correlation,
+    summary_sentence,
+)
+from ..verdicts.rounds import comparisons, same_as_baseline, seeds_needed
 
 
 @dataclass
@@ -153,9 +161,9 @@ def _has(rows: list[RunRow], metric: str) -> bool:
 
 def real_floor(study: Study, data_root: str | Path | None) -> tuple[dict[str, float], str]:
     """Real images scored like a generator: training images against the runs' reference."""
-    from ..data import load_training_data
-    from ..evaluation import scoring_setup
-    from ..metrics import score_images
+    from ..data.prepare import load_training_data
+    from ..metrics.registry import score_images
+    from ..training.scoring import scoring_setup
 
     cfg = study.case("baseline").config
     try:

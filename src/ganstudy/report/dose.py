@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..study import CasePlan
+from ..spec.study import CasePlan
 from .collect import StudyResults
-from .figures import BASE_COLOUR, TICKS, _png, _style, memo, plt, runs_state
+from .figures import BASE_COLOUR, TICKS, memo, plt, png_bytes, runs_state, style_axes
 from .format import diff_ci, num
 from .tables import case_values, interval_label, verdict_cell
 
@@ -106,15 +106,15 @@ def _figure(res: StudyResults, sweep: str) -> bytes:
         ax.set_xlim(*((lo / 1.5, hi * 1.5) if scale == "log" else (lo - 0.1 * (hi - lo or 5), hi + 0.1 * (hi - lo or 5))))
         if not _numeric([p.point.values[0] for p in plans]):
             ax.set_xticks(sorted(set(xs.values())), [str(p.point.values[0]) for p in plans][: len(set(xs.values()))])
-    _style(top, f"{m} against {keys[0]} (sweep {sweep})", m, xlabel="")
-    _style(bottom, "", f"{m} − baseline", xlabel=keys[0])
+    style_axes(top, f"{m} against {keys[0]} (sweep {sweep})", m, xlabel="")
+    style_axes(bottom, "", f"{m} − baseline", xlabel=keys[0])
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOUR.items()]
     handles.append(plt.Line2D([], [], marker="o", ls="", color=OTHER_COLOUR, label="inconclusive / not run yet"))
     top.legend(fontsize=TICKS, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     bottom.legend(handles=handles + bottom.get_legend_handles_labels()[0], fontsize=TICKS, loc="upper left",
                   bbox_to_anchor=(1.01, 1.0), frameon=False, title=interval_label(res), title_fontsize=TICKS)
     fig.tight_layout()
-    return _png(fig, {m: n_points, "intervals": n_intervals})
+    return png_bytes(fig, {m: n_points, "intervals": n_intervals})
 
 
 def table(res: StudyResults, sweep: str) -> tuple[list[str], list[list[str]]]:

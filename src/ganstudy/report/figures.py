@@ -23,7 +23,7 @@ BASE_COLOUR, CASE_COLOUR, FLOOR_COLOUR = "#7f7f7f", "#d62728", "#2ca02c"
 TICKS, LABELS = 8, 9
 
 
-def _png(fig, points: dict[str, int]) -> bytes:
+def png_bytes(fig, points: dict[str, int]) -> bytes:
     """The figure as PNG, with what it shows in its metadata."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -65,7 +65,7 @@ def runs_state(runs: list[RunInfo]) -> tuple:
                  for r in runs)
 
 
-def _style(ax, title: str, ylabel: str, xlabel: str = "iterations trained") -> None:
+def style_axes(ax, title: str, ylabel: str, xlabel: str = "iterations trained") -> None:
     ax.set_title(title, fontsize=LABELS)
     ax.set_xlabel(xlabel, fontsize=LABELS)
     ax.set_ylabel(ylabel, fontsize=LABELS)
@@ -101,7 +101,7 @@ def _curves(res: StudyResults, case: str) -> bytes:
                 log = [r for r in run.metrics_log() if key in r]
                 ax.plot([r["iteration"] + 1 for r in log], [r[key] for r in log], **style)
                 n += len(log)
-        _style(ax, title, ylabel)
+        style_axes(ax, title, ylabel)
         points[title] = n
     ax, m = axes[3], res.primary
     n, samples = 0, None
@@ -112,13 +112,13 @@ def _curves(res: StudyResults, case: str) -> bytes:
             n += len(rows)
             samples = samples or next((r["protocol"].split("/gen")[1].split("/")[0] for r in rows
                                        if "/gen" in r.get("protocol", "")), None)
-    _style(ax, f"{m} through training" + (f" ({samples} samples)" if samples else ""), m)
+    style_axes(ax, f"{m} through training" + (f" ({samples} samples)" if samples else ""), m)
     points[m] = n
     handles = [plt.Line2D([], [], **groups[0][2], label="baseline (a line per seed)"),
                plt.Line2D([], [], **groups[1][2], label=f"{case} (a line per seed)")]
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=LABELS, frameon=False)
     fig.tight_layout()
-    return _png(fig, points)
+    return png_bytes(fig, points)
 
 
 def strip(res: StudyResults) -> bytes:
@@ -157,6 +157,6 @@ def _strip(res: StudyResults) -> bytes:
                    label=f"collapsed (< half of the {res.n_classes} classes)")
     ax.set_xticks(range(len(cases)))
     ax.set_xticklabels(cases, rotation=30, ha="right", fontsize=TICKS)
-    _style(ax, f"{m} of every seed" + ("; " + "; ".join(notes) if notes else ""), m, xlabel="")
+    style_axes(ax, f"{m} of every seed" + ("; " + "; ".join(notes) if notes else ""), m, xlabel="")
     ax.legend(fontsize=TICKS, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return _png(fig, {m: n})
+    return png_bytes(fig, {m: n})

@@ -8,11 +8,19 @@ import base64
 from html import escape
 from pathlib import Path
 
-from ..metrics import get as get_metric
+from ..metrics.registry import get as get_metric
 from . import dose, figures
 from .collect import StudyResults
-from .tables import (RUN_HEADER, failure_header, failure_rows, main_header, main_rows, metric_header, metric_rows,
-                     run_rows)
+from .tables import (
+    RUN_HEADER,
+    failure_header,
+    failure_rows,
+    main_header,
+    main_rows,
+    metric_header,
+    metric_rows,
+    run_rows,
+)
 from .text import floor_text, method_text, pairing_text
 
 CSS = """

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import GanstudyError
-from . import is_current, write_report
+from ..base.errors import GanstudyError
+from .write import is_current, write_report
 
 
 class LiveReport:

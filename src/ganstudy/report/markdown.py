@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import re
 
-from ..metrics import get as get_metric
+from ..metrics.registry import get as get_metric
 from . import dose
 from .collect import StudyResults
 from .format import value_repr
-from .tables import (failure_header, failure_rows, main_header, main_rows, metric_header, metric_rows, RUN_HEADER,
-                     run_rows)
+from .tables import (
+    RUN_HEADER,
+    failure_header,
+    failure_rows,
+    main_header,
+    main_rows,
+    metric_header,
+    metric_rows,
+    run_rows,
+)
 from .text import floor_text, method_text, pairing_text
 
 

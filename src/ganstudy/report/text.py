@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ..metrics import get as get_metric
+from ..metrics.registry import get as get_metric
 from .collect import StudyResults
 from .format import num
 

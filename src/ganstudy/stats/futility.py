@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats
 
-from .tests import Estimate, fisher_p
+from .twosample import Estimate, fisher_p
 
 if TYPE_CHECKING:
-    from .procedure import Design
+    from .design import Design
 
 #: Stop when the predicted chance of 'improves'/'worsens' by the last look is below this...
 EFFECT = 0.05

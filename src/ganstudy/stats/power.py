@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .procedure import NO_EFFECT, WORSENS, Design
+from .design import NO_EFFECT, WORSENS, Design
 from .simulate import simulate
-from .tests import fisher_p
+from .twosample import fisher_p
 
 POWER = 0.8
 STUDIES = 1000

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..registry import Registry
-from .procedure import IMPROVES, NO_EFFECT, WORSENS, Decisions, Design, baseline_band, decide
-from .tests import binomial_ci
+from ..base.registry import Registry
+from .design import IMPROVES, NO_EFFECT, WORSENS, Design, baseline_band
+from .procedure import Decisions, decide
+from .twosample import binomial_ci
 
 #: (rng, shape (studies, arms, seeds), true differences per arm (the baseline's is 0)) ->
 #: (values in seed-SDs with NaN for no metric, failed flags)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .procedure import IMPROVES, WORSENS, Design
+from .design import IMPROVES, WORSENS, Design
 from .simulate import FAMILIES, false_effects, false_no_effect, power, simulate, spend
 
 STUDIES = 4000

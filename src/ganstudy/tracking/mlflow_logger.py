@@ -13,12 +13,12 @@ import os
 import time
 from pathlib import Path
 
-from . import LoggerSpec, RunInfo, register
+from .registry import LoggerSpec, TrackedRun, register
 
 STATUS = {"complete": "FINISHED", "diverged": "FAILED", "failed": "FAILED", "interrupted": "KILLED"}
 
 
-def tracking_uri(info: RunInfo) -> tuple[str, str | None]:
+def tracking_uri(info: TrackedRun) -> tuple[str, str | None]:
     """(tracking URI, artifact location for a new experiment) for this run."""
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"], None
@@ -40,12 +40,12 @@ def prepare(study: str, study_dir: Path) -> None:
     """The database (its tables) and the study's experiment, made by the driver alone."""
     from mlflow.tracking import MlflowClient
 
-    uri, artifacts = tracking_uri(RunInfo(study, "", 0, "", study_dir, study_dir))
+    uri, artifacts = tracking_uri(TrackedRun(study, "", 0, "", study_dir, study_dir))
     experiment_id(MlflowClient(tracking_uri=uri), study, artifacts)
 
 
 class MlflowLogger:
-    def __init__(self, info: RunInfo) -> None:
+    def __init__(self, info: TrackedRun) -> None:
         from mlflow.tracking import MlflowClient
 
         uri, artifacts = tracking_uri(info)

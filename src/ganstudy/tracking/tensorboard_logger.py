@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import LoggerSpec, RunInfo, register
+from .registry import LoggerSpec, TrackedRun, register
 
 
 class TensorBoardLogger:
-    def __init__(self, info: RunInfo) -> None:
+    def __init__(self, info: TrackedRun) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(info.run_dir / "tensorboard"), purge_step=info.start or None)

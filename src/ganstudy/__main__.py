@@ -1,0 +1,7 @@
+"""``python -m ganstudy``: the ``ganstudy`` command."""
+
+import sys
+
+from .cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,79 @@
+"""Before a study trains: what the machine must provide, checked for every run at once.
+
+A missing data file or a disk that cannot be written is the environment's fault, not a
+run's: found here, it is one clear error before anything trains, instead of every run
+failing (and being given up after three attempts) one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ..base.errors import GanstudyError
+from ..spec.study import RunSpec
+
+#: Less free space than this in the study folder stops a study before it starts.
+MIN_FREE_BYTES = 200 * 2**20
+
+
+def check(specs: list[RunSpec], out_dir: Path, data_root: str | Path | None) -> None:
+    """Raise one GanstudyError listing every problem, or return."""
+    problems = _data_problems(specs, data_root) + _disk_problems(out_dir) + _logger_problems(specs)
+    if problems:
+        raise GanstudyError("the study cannot start: " + " ".join(dict.fromkeys(problems)) +
+                            " Nothing was trained; fix this and run the same command again.")
+
+
+def _logger_problems(specs: list[RunSpec]) -> list[str]:
+    """A logger whose library is missing fails every run: say so once, before any trains."""
+    from ..tracking.registry import check
+
+    problems = []
+    for loggers in dict.fromkeys(tuple(s.config.train.loggers) for s in specs):
+        try:
+            check(list(loggers))
+        except GanstudyError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _data_problems(specs: list[RunSpec], data_root: str | Path | None) -> list[str]:
+    from ..data.prepare import load_training_data
+    from ..data.registry import load_split
+    from ..training.scoring import reference_choice
+
+    by_message: dict[str, list[str]] = {}
+    seen: dict[str, str | None] = {}
+    for spec in specs:
+        cfg = spec.config
+        choice = reference_choice(cfg) if cfg.eval.metrics else "holdout"
+        key = json.dumps([cfg.data.model_dump(mode="json", exclude={"scale"}), choice], sort_keys=True)
+        if key not in seen:
+            seen[key] = None
+            try:
+                load_training_data(cfg.data, data_root)
+                if choice not in ("holdout", cfg.data.split):  # evaluation reads another split too
+                    load_split(cfg.data.dataset, choice, Path(data_root) if data_root else None, cfg.data.path,
+                               cfg.data.image_size)
+            except GanstudyError as exc:
+                seen[key] = str(exc)
+        if seen[key] is not None:
+            by_message.setdefault(seen[key], []).append(spec.case)  # type: ignore[arg-type]
+    return [f"[case{'s' if len(set(cases)) > 1 else ''} {', '.join(dict.fromkeys(cases))}] {message}"
+            for message, cases in by_message.items()]
+
+
+def _disk_problems(out_dir: Path) -> list[str]:
+    probe = out_dir / ".write-test"
+    try:
+        probe.write_bytes(b"ganstudy")
+        probe.unlink()
+    except OSError as exc:
+        return [f"{out_dir} cannot be written ({exc.strerror or exc}): give --out a folder you can write to."]
+    free = shutil.disk_usage(out_dir).free
+    if free < MIN_FREE_BYTES:
+        return [f"only {free / 2**20:.0f} MiB free where {out_dir} is; checkpoints and samples need more "
+                f"(at least {MIN_FREE_BYTES / 2**20:.0f} MiB): free some space or give another --out."]
+    return []
