@@ -1,7 +1,7 @@
 """A whole study stacked on one device: how long every run of a study takes there.
 
 ``ganstudy run`` trains a study's runs in stacked groups (the seeds of a case, and cases that
-differ only in learning rate, Adam settings, schedule, data scaling, loss or dropout rate: seed_batch.group_key),
+differ only in learning rate, Adam settings, schedule, data scaling, loss or dropout rate: seed_batch.stack_key),
 each group one batched model; on a GPU every architecture stacks. This script forms the
 groups exactly as ``ganstudy run`` does for the study at its most seeds, builds each group
 on the device through the same code (Trainer, batched_state, the step), times

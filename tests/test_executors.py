@@ -85,7 +85,7 @@ def test_interrupted_run_resumes_under_any_executor(executor, tmp_path, referenc
     """A seed group left half-done by Ctrl-C (checkpoints at iteration 10, no result) is continued,
     bitwise as if it had never stopped."""
     from ganstudy.spec.study import load_study, with_seed
-    from ganstudy.training.stack import train_seed_group
+    from ganstudy.training.stack import train_stack
 
     name, options = executor
     study, out = write(tmp_path), tmp_path / "out"
@@ -96,7 +96,7 @@ def test_interrupted_run_resumes_under_any_executor(executor, tmp_path, referenc
         if done == 10:
             os.kill(os.getpid(), signal.SIGINT)
 
-    results = train_seed_group(cfgs, dirs, progress=[ctrl_c_at_10, None])
+    results = train_stack(cfgs, dirs, progress=[ctrl_c_at_10, None])
     assert [r.status for r in results] == ["interrupted", "interrupted"]
     assert [r.iterations for r in results] == [10, 10]
     summary = run_study(study, out, executor=name, executor_options=options, live=False)

@@ -14,7 +14,7 @@ from conftest import run_weights, same_weights, tiny, weight_gap, write_tiny_stu
 from ganstudy.base.errors import GanstudyError
 from ganstudy.cli.main import main
 from ganstudy.execution.runner import run_study
-from ganstudy.spec.study import SeedRange
+from ganstudy.spec.settings import SeedRange
 from ganstudy.storage.index import StudyStore
 from ganstudy.storage.studyfolder import add_seeds, status_rows
 from ganstudy.training.trainer import CHECKPOINT

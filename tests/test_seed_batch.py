@@ -20,7 +20,7 @@ from ganstudy.models.stacked import (
 )
 from ganstudy.spec.layers import load_config
 from ganstudy.spec.study import with_seed
-from ganstudy.training.stack import group_key, train_seed_group
+from ganstudy.training.stack import stack_key, train_stack
 from ganstudy.training.trainer import CHECKPOINT, train
 
 ARCHS = [  # (overrides, image shape): every built-in architecture, with batch norm and dropout where it has them
@@ -142,7 +142,7 @@ def test_stacked_cases_each_equal_their_separate_run(tmp_path, style):
             with_seed(tiny(**{"optim.lr": 0.001, "loss.kind": "mse_sigmoid", "train.step_style": style}), 1),
             with_seed(tiny(**{"data.scale": "zero_one", "optim.schedule": "cosine", "optim.beta1": 0.9,
                               "loss.label_smoothing": 0.1, "train.step_style": style}), 2)]
-    assert len({group_key(c) for c in cfgs}) == 1
+    assert len({stack_key(c) for c in cfgs}) == 1
     _members_are_their_runs(cfgs, tmp_path)
     lrs = [[json.loads(line)["lr_g"] for line in (tmp_path / f"g{k}" / "metrics.jsonl").read_text().splitlines()]
            for k in range(3)]
@@ -154,12 +154,12 @@ def test_stacked_dropout_rates_each_equal_their_separate_run(tmp_path):
     draws its own masks at its own rate, as its separate run does."""
     cfgs = [with_seed(tiny(**{"model.d_dropout": 0.3, "model.g_dropout": 0.2}), 0),
             with_seed(tiny(**{"model.d_dropout": 0.1, "model.g_dropout": 0.5}), 1)]
-    assert group_key(cfgs[0]) == group_key(cfgs[1]) != group_key(tiny())  # no dropout layers: another network
+    assert stack_key(cfgs[0]) == stack_key(cfgs[1]) != stack_key(tiny())  # no dropout layers: another network
     _members_are_their_runs(cfgs, tmp_path)
 
 
 def _members_are_their_runs(cfgs, tmp_path):
-    grouped = train_seed_group(cfgs, [tmp_path / f"g{c.train.seed}" for c in cfgs])
+    grouped = train_stack(cfgs, [tmp_path / f"g{c.train.seed}" for c in cfgs])
     for cfg, result in zip(cfgs, grouped):
         seed = cfg.train.seed
         alone = train(cfg, tmp_path / f"a{seed}")
@@ -190,9 +190,9 @@ def _members_are_their_runs(cfgs, tmp_path):
 def test_a_resumed_group_with_a_diverged_member_finishes_the_others(tmp_path):
     cfgs = [with_seed(tiny(), seed) for seed in (0, 1)]
     dirs = [tmp_path / "m0", tmp_path / "m1"]
-    reference = train_seed_group(cfgs, [tmp_path / "r0", tmp_path / "r1"])
+    reference = train_stack(cfgs, [tmp_path / "r0", tmp_path / "r1"])
     # Both members stopped at iteration 5 (a checkpoint); member 1's weights then turn to NaN.
-    first = train_seed_group([with_seed(tiny(**{"train.iterations": 5}), s) for s in (0, 1)], dirs)
+    first = train_stack([with_seed(tiny(**{"train.iterations": 5}), s) for s in (0, 1)], dirs)
     assert [r.status for r in first] == ["complete", "complete"]
     for d in dirs:
         (d / "result.json").unlink()
@@ -207,7 +207,7 @@ def test_a_resumed_group_with_a_diverged_member_finishes_the_others(tmp_path):
     ckpt = torch.load(dirs[0] / CHECKPOINT, weights_only=True)
     ckpt["run_hash"] = cfgs[0].run_hash()
     torch.save(ckpt, dirs[0] / CHECKPOINT)
-    results = train_seed_group(cfgs, dirs)
+    results = train_stack(cfgs, dirs)
     assert [r.status for r in results] == ["complete", "diverged"]
     assert "iteration 5" in results[1].reason
     assert reference[0].status == "complete"
@@ -223,13 +223,13 @@ def test_members_at_different_iterations_train_alone_or_in_the_largest_set(tmp_p
     t = Trainer(cfgs[0], trainer_seed0)
     t.progress = lambda done, total, row: setattr(t, "stop_requested", done == 7 or t.stop_requested)
     assert t.run().status == "interrupted"
-    results = train_seed_group(cfgs, dirs)  # seed 0 at iteration 7 goes on alone; seeds 1 and 2 start together
+    results = train_stack(cfgs, dirs)  # seed 0 at iteration 7 goes on alone; seeds 1 and 2 start together
     assert [r.status for r in results] == ["complete", "complete", "complete"]
     assert same_weights(run_weights(dirs[0]), run_weights(_alone(cfgs[0], tmp_path / "a0")))
     described = [json.loads((d / "config.json").read_text()) for d in dirs]
     assert described[0]["seed_batched_with"] is None
     assert described[1]["seed_batched_with"] == [described[2]["run_hash"]]
-    reference = train_seed_group(cfgs[1:], [tmp_path / "r1", tmp_path / "r2"])
+    reference = train_stack(cfgs[1:], [tmp_path / "r1", tmp_path / "r2"])
     assert [r.status for r in reference] == ["complete", "complete"]
     for seed in (1, 2):
         assert same_weights(run_weights(dirs[seed]), run_weights(tmp_path / f"r{seed}"))
@@ -249,10 +249,10 @@ def test_members_at_two_iterations_stack_in_two_sets_as_in_one(tmp_path):
         if done == 5:
             os.kill(os.getpid(), signal.SIGINT)
 
-    assert [r.status for r in train_seed_group(cfgs[:2], dirs[:2], progress=[ctrl_c_at_5, None])] == ["interrupted"] * 2
-    assert [r.status for r in train_seed_group(cfgs, dirs)] == ["complete"] * 4
+    assert [r.status for r in train_stack(cfgs[:2], dirs[:2], progress=[ctrl_c_at_5, None])] == ["interrupted"] * 2
+    assert [r.status for r in train_stack(cfgs, dirs)] == ["complete"] * 4
     one = [tmp_path / f"one{seed}" for seed in range(4)]
-    train_seed_group(cfgs, one)
+    train_stack(cfgs, one)
     for mine, theirs in zip(dirs, one):
         assert same_weights(run_weights(mine), run_weights(theirs)), mine.name
     described = [json.loads((d / "config.json").read_text()) for d in dirs]
@@ -265,12 +265,12 @@ def _alone(cfg, folder):
 
 
 def test_group_keys_ignore_only_what_members_may_differ_in():
-    assert group_key(with_seed(tiny(), 0)) == group_key(with_seed(tiny(), 5))
-    assert group_key(tiny()) == group_key(tiny(**{"optim.lr": 0.001, "data.scale": "zero_one"}))
-    assert group_key(tiny()) == group_key(tiny(**{"loss.kind": "mse_sigmoid", "loss.clip_eps": 1e-5}))
+    assert stack_key(with_seed(tiny(), 0)) == stack_key(with_seed(tiny(), 5))
+    assert stack_key(tiny()) == stack_key(tiny(**{"optim.lr": 0.001, "data.scale": "zero_one"}))
+    assert stack_key(tiny()) == stack_key(tiny(**{"loss.kind": "mse_sigmoid", "loss.clip_eps": 1e-5}))
     for other in ({"loss.kind": "mse"}, {"train.batch_size": 8}, {"model.g_batchnorm": False},
                   {"train.d_learns_in_g_step": True}, {"train.iterations": 7}, {"train.precision": "bf16"}):
-        assert group_key(tiny()) != group_key(tiny(**other)), other  # mse: D has no sigmoid, another network
+        assert stack_key(tiny()) != stack_key(tiny(**other)), other  # mse: D has no sigmoid, another network
     critic = {"loss.kind": "wasserstein", "train.step_style": "pytorch"}  # a gradient penalty: its settings stay apart
-    assert group_key(tiny(**critic)) != group_key(tiny(**critic, **{"loss.clip_eps": 1e-5}))
+    assert stack_key(tiny(**critic)) != stack_key(tiny(**critic, **{"loss.clip_eps": 1e-5}))
     assert tiny(**{"train.vectorize_seeds": False}).run_hash() == tiny().run_hash()  # execution, not the run

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .base.errors import GanstudyError
+from .base.status import Status
 from .execution.runner import StudySummary
 from .spec.study import Study
 
@@ -101,7 +102,7 @@ def run(study: Study | str | Path, out: str | Path | None = None, *, set: Mappin
                         overrides=overrides(set) or given or None, live=live, retry_failed=retry_failed,
                         on_run_end=LiveReport(data_root) if live_report else None)
     folder = StudyFolder(summary.out, summary, data_root)
-    ended_now = summary.counts.get("complete", 0) + summary.counts.get("diverged", 0)
+    ended_now = summary.counts.get(Status.COMPLETE, 0) + summary.counts.get(Status.DIVERGED, 0)
     if report and not (summary.interrupted and not ended_now):
         folder.report()
     return folder

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..base.errors import GanstudyError
+from ..base.status import Status
 
 if TYPE_CHECKING:
     from ..machine.cores import CoreSample
@@ -61,11 +62,11 @@ def _train_and_report(trainer, resume: bool) -> int:
     result = trainer.run(resume=resume)
     if result.summary:
         print(result.summary)
-    if result.status == "interrupted":
+    if result.status == Status.INTERRUPTED:
         print(f"Interrupted at iteration {result.iterations}; run the same command with --resume to continue.",
               file=sys.stderr)
         return 130
-    if result.status == "diverged":
+    if result.status == Status.DIVERGED:
         print(f"Run diverged: {result.reason}. The last good checkpoint is kept in {trainer.dir / 'checkpoints'}.",
               file=sys.stderr)
         return 3
@@ -170,7 +171,7 @@ def _finetune_case(args: argparse.Namespace) -> int:
     summary = run_study(args.run_dir, workers="auto", data_root=args.data_root, device=args.device,
                         live=False if args.quiet else None)
     write_report(summary.out, args.data_root)
-    return 130 if summary.interrupted else (1 if summary.counts.get("failed") else 0)
+    return 130 if summary.interrupted else (1 if summary.counts.get(Status.FAILED) else 0)
 
 
 def _print_metrics(title: str, scored: dict) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..base.errors import GanstudyError
+from ..base.status import Status
 
 
 def count_or_auto(what: str):  # noqa: ANN201 - an argparse type
@@ -46,7 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       device=args.device, live=False if args.quiet else None, retry_failed=args.retry_failed,
                       report=False).summary
     where = summary.out
-    ended_now = summary.counts.get("complete", 0) + summary.counts.get("diverged", 0)
+    ended_now = summary.counts.get(Status.COMPLETE, 0) + summary.counts.get(Status.DIVERGED, 0)
     if summary.interrupted and not ended_now:  # nothing new to report: say so and stop, fast
         print(f"Interrupted; progress is saved. Run `ganstudy run {where}` to continue.", file=sys.stderr)
         return 130
@@ -66,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.interrupted:
         print(f"Interrupted; progress is saved. Run `ganstudy run {where}` to continue.", file=sys.stderr)
         return 130
-    return 1 if summary.counts.get("failed") or summary.gave_up or summary.busy else 0
+    return 1 if summary.counts.get(Status.FAILED) or summary.gave_up or summary.busy else 0
 
 
 def write_report(where: Path, data_root: str | None) -> None:
@@ -115,7 +116,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_add_seeds(args: argparse.Namespace) -> int:
-    from ..spec.study import SeedRange
+    from ..spec.settings import SeedRange
     from ..storage.studyfolder import add_seeds
 
     seeds = add_seeds(args.dir, args.n)
@@ -171,18 +172,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
     most = "at most " if study.meta.adaptive else ""
     print(f"{most}{len(runs)} runs to train ({total} case x seed pairs; {total - len(runs)} shared with identical "
           "training)")
-    from ..training.stack import batching_pays, group_key
+    from ..training.stack import batching_pays, stack_key
 
     pays = [batching_pays(r.config) for r in runs]
-    batched = {group_key(r.config) for r, p in zip(runs, pays) if p}
+    batched = {stack_key(r.config) for r, p in zip(runs, pays) if p}
     alone = pays.count(False)
     if batched:
         print(f"stacked: the runs train as {len(batched)} groups, each one batched model (the seeds of a case, "
               "and cases that differ only in learning rate, Adam settings, schedule, data scaling, loss or dropout rate)"
-              + (f", {alone} alone (train.vectorize_seeds = false, or convolutional on a CPU)" if alone else "")
+              + (f", {alone} alone (train.stack = false, or convolutional on a CPU)" if alone else "")
               + "; ganstudy run splits groups further to keep every --workers slot busy")
     else:
-        print("seed batching: none (train.vectorize_seeds = false, or convolutional networks on a CPU, "
+        print("seed batching: none (train.stack = false, or convolutional networks on a CPU, "
               "where it does not pay); each run trains alone")
     code = _print_power(study, args.out)
     if args.estimate:

@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
+from ..base.status import Status
 from .tasks import ProgressFn, RunTask, TaskOutcome, run_task, worker_threads
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class LocalExecutor:
                 outcomes = run_task(task, on_progress)
                 for outcome in outcomes:
                     on_outcome(outcome)
-                if any(o.status == "interrupted" for o in outcomes):
+                if any(o.status == Status.INTERRUPTED for o in outcomes):
                     return
             return
         todo, deaths = list(tasks), {}
@@ -145,11 +146,11 @@ class LocalExecutor:
                             pool.shutdown(wait=False, cancel_futures=True)
                             return
                         except Exception as exc:  # noqa: BLE001 - anything else a worker could not send back
-                            outcomes = [TaskOutcome(run.run_hash, "failed", error=f"worker error: {exc}")
+                            outcomes = [TaskOutcome(run.run_hash, Status.FAILED, error=f"worker error: {exc}")
                                         for run in task.runs]
                         for outcome in outcomes:
                             on_outcome(outcome)
-                        if any(o.status == "interrupted" for o in outcomes):
+                        if any(o.status == Status.INTERRUPTED for o in outcomes):
                             todo.clear()
             finally:  # however this pool ends (a second Ctrl-C too), its running runs save and stop
                 stop.set()
@@ -163,7 +164,7 @@ class LocalExecutor:
 
     @staticmethod
     def _died(task: RunTask) -> list[TaskOutcome]:
-        return [TaskOutcome(run.run_hash, "failed", ended=time.time(),
+        return [TaskOutcome(run.run_hash, Status.FAILED, ended=time.time(),
                             error=f"its worker process died {MAX_DEATHS} times while training it, the last time "
                                   "alone (killed, or out of memory); its checkpoint is kept")
                 for run in task.runs]

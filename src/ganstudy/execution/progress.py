@@ -8,6 +8,7 @@ import sys
 import time
 from typing import TextIO
 
+from ..base.status import Status
 from .tasks import RunTask, TaskOutcome
 
 ETA_WINDOW = 180.0  # seconds of iteration rate behind the time left
@@ -96,7 +97,7 @@ class StudyProgress:
 
     def ended(self, outcome: TaskOutcome) -> None:
         self.running.pop(outcome.run_hash, None)
-        if outcome.status != "interrupted":
+        if outcome.status != Status.INTERRUPTED:
             self.runs_done += 1
             self.progress(outcome.run_hash, self.totals.get(outcome.run_hash, 0), self.totals.get(outcome.run_hash, 0))
         label = self.labels.get(outcome.run_hash, outcome.run_hash)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base.errors import GanstudyError
+from ..base.status import Status
 from .tasks import ProgressFn, RunTask, TaskOutcome, run_task
 
 
@@ -139,9 +140,9 @@ class RayExecutor:
         try:
             outcomes, blobs = ray.get(ref)
         except ray.exceptions.TaskCancelledError:
-            return [TaskOutcome(run.run_hash, "interrupted", error="cancelled before it ended") for run in task.runs]
+            return [TaskOutcome(run.run_hash, Status.INTERRUPTED, error="cancelled before it ended") for run in task.runs]
         except ray.exceptions.RayError as exc:  # the worker died more often than Ray retries
-            return [TaskOutcome(run.run_hash, "failed", error=f"Ray task failed: {type(exc).__name__}: {exc}",
+            return [TaskOutcome(run.run_hash, Status.FAILED, error=f"Ray task failed: {type(exc).__name__}: {exc}",
                                 ended=time.time()) for run in task.runs]
         for run in task.runs:
             if blobs is not None:
@@ -155,6 +156,6 @@ class RayExecutor:
                 st = json.loads((Path(task.run_dir) / "status.json").read_text())
             except (FileNotFoundError, json.JSONDecodeError):
                 continue
-            if st.get("state") == "running":
+            if st.get("state") == Status.RUNNING:
                 on_progress(task.run_hash, int(st.get("iteration", 0)), int(st.get("total_iterations") or 1))
 

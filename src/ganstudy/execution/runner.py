@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from ..base.errors import GanstudyError
+from ..base.status import ENDED, Status
 from ..spec.study import Study
 from ..stats.design import Design
-from ..storage.index import BUSY, ENDED, FAILED, INTERRUPTED, MAX_ATTEMPTS, RUNNING, RunRecord, StudyStore
+from ..storage.index import MAX_ATTEMPTS, RunRecord, StudyStore
 from ..storage.results import n_classes, study_table
 from ..storage.studyfolder import open_study, run_label, save_study
 from ..training.runfolder import scoring_changed
@@ -28,7 +29,7 @@ from ..verdicts.rounds import same_as_baseline, seeds_needed
 from . import preflight
 from .executors import create as create_executor
 from .progress import StudyProgress
-from .tasks import RunTask, TaskOutcome, seed_group, worker_threads
+from .tasks import RunTask, TaskOutcome, stack_task, worker_threads
 
 
 @dataclass
@@ -96,7 +97,7 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
             _dispatch(store, tasks, labels, summary, executor, {"workers": workers, **(executor_options or {})}, live,
                       title, on_run_end)
             ran.update(t.run_hash for t in tasks)
-            if summary.interrupted or summary.counts.get(FAILED) or summary.busy or (not design.adaptive_ and not waiting):
+            if summary.interrupted or summary.counts.get(Status.FAILED) or summary.busy or (not design.adaptive_ and not waiting):
                 break
         summary.gave_up = list(gave_up.values())
     return summary
@@ -107,7 +108,7 @@ def _retry_failed(store: StudyStore, specs: list) -> None:
     have been fixed since: a data file put in place, space freed)."""
     for spec in specs:
         rec = store.get(spec.run_hash)
-        if rec is not None and rec.status == FAILED:
+        if rec is not None and rec.status == Status.FAILED:
             rec.attempts, rec.error = 0, None
             store.record(rec)
 
@@ -124,21 +125,21 @@ def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_roo
     for spec in specs:
         rec = store.get(spec.run_hash) or RunRecord(
             spec.run_hash, store.folder_for(spec.case, spec.seed, spec.run_hash), spec.case, spec.seed,
-            spec.config.config_hash(), "pending")
+            spec.config.config_hash(), Status.PENDING)
         for case_id in [spec.case, *spec.shared_with]:
             store.link(study.meta.name, case_id, spec.seed, spec.run_hash)
         state = store.inspect(rec)
-        rescore = state == "complete" and scoring_changed(out_dir / rec.path, spec.config)
+        rescore = state == Status.COMPLETE and scoring_changed(out_dir / rec.path, spec.config)
         if state in ENDED and not rescore:
             continue
-        if rec.status == FAILED and rec.attempts >= max_attempts:
+        if rec.status == Status.FAILED and rec.attempts >= max_attempts:
             gave_up[spec.run_hash] = f"{rec.path}: {rec.error}"
             continue
         source = store.get(spec.init_from) if spec.init_from else None
-        if spec.init_from and (source is None or store.inspect(source) != "complete"):
+        if spec.init_from and (source is None or store.inspect(source) != Status.COMPLETE):
             waiting.append(spec.run_hash)  # it starts from a run that has not completed (yet)
             continue
-        rec.status = state if rec.status != FAILED else FAILED
+        rec.status = state if rec.status != Status.FAILED else Status.FAILED
         store.record(rec)
         labels[spec.run_hash] = run_label(spec.case, spec.seed)
         t = spec.config.train
@@ -200,16 +201,16 @@ def auto_workers(runs: int, device: str = "auto") -> int:
 
 def group_seeds(tasks: list[RunTask], workers: int = 1) -> list[RunTask]:
     """Runs of one configuration that differ only in seed become one seed-batched task (where
-    ``train.vectorize_seeds`` allows and batching pays on the device). Groups are split in
+    ``train.stack`` allows and batching pays on the device). Groups are split in
     halves until every worker has one: an idle core costs more than a smaller batch."""
     from ..spec.config import RunConfig
-    from ..training.stack import batching_pays, group_key
+    from ..training.stack import batching_pays, stack_key
 
     groups: dict[str, list[RunTask]] = {}
     for task in tasks:
         cfg = RunConfig.model_validate(task.config)
         alone = task.init_from or not batching_pays(cfg, task.device)  # a fine-tune starts from its own checkpoint
-        key = f"alone:{task.run_hash}" if alone else group_key(cfg)
+        key = f"alone:{task.run_hash}" if alone else stack_key(cfg)
         groups.setdefault(key, []).append(task)
     parts = list(groups.values())
     while len(parts) < workers and max(len(p) for p in parts) > 1:
@@ -217,7 +218,7 @@ def group_seeds(tasks: list[RunTask], workers: int = 1) -> list[RunTask]:
         parts.remove(largest)
         half = (len(largest) + 1) // 2
         parts += [largest[:half], largest[half:]]
-    return [p[0] if len(p) == 1 else seed_group(p) for p in parts]
+    return [p[0] if len(p) == 1 else stack_task(p) for p in parts]
 
 
 def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], summary: StudySummary,
@@ -232,20 +233,20 @@ def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], s
         for run in task.runs:
             rec = store.get(run.run_hash)
             assert rec is not None
-            rec.status, rec.started, rec.error = RUNNING, time.time(), None
+            rec.status, rec.started, rec.error = Status.RUNNING, time.time(), None
             store.record(rec)
             view.started(run)
 
     def on_outcome(outcome: TaskOutcome) -> None:
         rec = store.get(outcome.run_hash)
         assert rec is not None
-        if outcome.status == BUSY:  # another process trains it: nothing happened to it here
-            summary.counts[BUSY] += 1
+        if outcome.status == Status.BUSY:  # another process trains it: nothing happened to it here
+            summary.counts[Status.BUSY] += 1
             summary.busy.append(outcome.error or outcome.run_hash)
             view.ended(outcome)
             return
         rec.status, rec.host, rec.ended = outcome.status, outcome.host, outcome.ended
-        if outcome.status == FAILED:
+        if outcome.status == Status.FAILED:
             rec.attempts += 1
             rec.error = outcome.error
         if outcome.result:
@@ -254,11 +255,11 @@ def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], s
             rec.final = json.dumps(outcome.result.get("final") or {})
         store.record(rec)
         summary.counts[outcome.status] += 1
-        if outcome.status == INTERRUPTED:
+        if outcome.status == Status.INTERRUPTED:
             stop["requested"] = True
             summary.interrupted = True
         view.ended(outcome)
-        if on_run_end is not None and outcome.status != INTERRUPTED:
+        if on_run_end is not None and outcome.status != Status.INTERRUPTED:
             on_run_end(store.root)
 
     def request_stop(signum, frame) -> None:  # noqa: ANN001

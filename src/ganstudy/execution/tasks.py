@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..storage.index import BUSY, RUN_LOCK, RunBusy, run_lock
+from ..base.status import Status
+from ..storage.index import RUN_LOCK, RunBusy, run_lock
 
 #: (run hash, iterations done, total iterations) — how a worker reports progress.
 ProgressFn = Callable[[str, int, int], None]
@@ -73,7 +74,7 @@ def _clean_temporaries(run_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def seed_group(members: list[RunTask]) -> RunTask:
+def stack_task(members: list[RunTask]) -> RunTask:
     """One task training ``members`` (same config but the seed) seed-batched."""
     first = members[0]
     return RunTask(f"seeds-{first.run_hash}", first.case_id, first.seed, first.config, first.run_dir, first.data_root,
@@ -92,7 +93,7 @@ def run_task(task: RunTask, progress: ProgressFn | None = None,
         try:
             activate(task.imports, task.plugin_paths)
         except Exception as exc:  # noqa: BLE001 - every run of the task fails with the reason, the study goes on
-            return [TaskOutcome(run.run_hash, "failed", error=_failed(Path(run.run_dir), exc)) for run in task.runs]
+            return [TaskOutcome(run.run_hash, Status.FAILED, error=_failed(Path(run.run_dir), exc)) for run in task.runs]
     return execute_group(task, progress, should_stop) if task.members else [execute(task, progress, should_stop)]
 
 
@@ -116,7 +117,7 @@ def _failed(run_dir: Path, exc: BaseException) -> str:
 def execute_group(task: RunTask, progress: ProgressFn | None = None,
                   should_stop: Callable[[], bool] | None = None) -> list[TaskOutcome]:
     from ..spec.config import RunConfig
-    from ..training.stack import train_seed_group
+    from ..training.stack import train_stack
 
     _set_threads(task)
     started = time.time()
@@ -128,14 +129,14 @@ def execute_group(task: RunTask, progress: ProgressFn | None = None,
             for run in runs:
                 locks.enter_context(run_lock(run.run_dir))
                 _clean_temporaries(Path(run.run_dir))
-            results = train_seed_group([RunConfig.model_validate(r.config) for r in runs], [r.run_dir for r in runs],
+            results = train_stack([RunConfig.model_validate(r.config) for r in runs], [r.run_dir for r in runs],
                                        data_root=task.data_root, device=task.device, progress=callbacks,
                                        track=[run.track for run in runs], should_stop=should_stop)
     except RunBusy as exc:
-        return [TaskOutcome(run.run_hash, BUSY, error=str(exc), started=started, ended=time.time()) for run in runs]
+        return [TaskOutcome(run.run_hash, Status.BUSY, error=str(exc), started=started, ended=time.time()) for run in runs]
     except Exception as exc:  # noqa: BLE001 - the group's failure is every member's outcome
         messages = [_failed(Path(run.run_dir), exc) for run in runs]
-        return [TaskOutcome(run.run_hash, "failed", error=m, started=started, ended=time.time())
+        return [TaskOutcome(run.run_hash, Status.FAILED, error=m, started=started, ended=time.time())
                 for run, m in zip(runs, messages)]
     return [TaskOutcome(run.run_hash, r.status, r.to_json(), started=started, ended=time.time())
             for run, r in zip(runs, results)]
@@ -168,9 +169,9 @@ def execute(task: RunTask, progress: ProgressFn | None = None,
                                  init_from=task.init_from, track=task.track, should_stop=should_stop).run()
         return TaskOutcome(task.run_hash, result.status, result.to_json(), started=started, ended=time.time())
     except RunBusy as exc:  # another process trains it (a study left running elsewhere): not a failure
-        return TaskOutcome(task.run_hash, BUSY, error=str(exc), started=started, ended=time.time())
+        return TaskOutcome(task.run_hash, Status.BUSY, error=str(exc), started=started, ended=time.time())
     except Exception as exc:  # noqa: BLE001 - a run's failure is an outcome, not the study's crash
-        return TaskOutcome(task.run_hash, "failed", error=_failed(run_dir, exc), started=started, ended=time.time())
+        return TaskOutcome(task.run_hash, Status.FAILED, error=_failed(run_dir, exc), started=started, ended=time.time())
 
 
 def worker_threads(workers: int) -> int:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import matplotlib
 
+from ..base.status import Status
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -139,7 +141,7 @@ def _strip(res: StudyResults) -> bytes:
         ax.axhline(float(np.median(base_vals)), color=BASE_COLOUR, lw=1, ls=":", label="baseline median")
     n, any_collapsed, notes = 0, False, []
     for x, case in enumerate(cases):
-        runs = [r for r in res.case_runs(case) if r.row.status == "complete" and m in r.row.metrics]  # collapses marked
+        runs = [r for r in res.case_runs(case) if r.row.status == Status.COMPLETE and m in r.row.metrics]  # collapses marked
         colour = BASE_COLOUR if case == "baseline" else CASE_COLOUR
         for i, r in enumerate(runs):
             collapsed = r.row.collapsed(res.n_classes)
@@ -147,7 +149,7 @@ def _strip(res: StudyResults) -> bytes:
             ax.scatter(x + 0.08 * (i - (len(runs) - 1) / 2), r.row.metrics[m], s=40 if collapsed else 18, zorder=3,
                        marker="X" if collapsed else "o", color=colour, edgecolors="black" if collapsed else "none")
         n += len(runs)
-        diverged = sum(r.row.status == "diverged" for r in res.case_runs(case))
+        diverged = sum(r.row.status == Status.DIVERGED for r in res.case_runs(case))
         if diverged:
             notes.append(f"{case}: {diverged} diverged (no {m})")
     if m in res.floor:

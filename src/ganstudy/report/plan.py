@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..spec.config import PRESENTATION_KEYS
+from ..spec.identity import PRESENTATION_KEYS
 from ..spec.study import CasePlan, Study
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..base.status import Status
 from .collect import StudyResults
 from .format import diff_ci, losses, median_range, num, p_value
 
@@ -20,7 +21,7 @@ def case_cell(res: StudyResults, case: str, metric: str) -> str:
     runs = res.case_runs(case)
     text = median_range(case_values(res, case, metric))
     collapsed = sum(r.row.collapsed(res.n_classes) for r in runs)
-    diverged = sum(r.row.status == "diverged" for r in runs)
+    diverged = sum(r.row.status == Status.DIVERGED for r in runs)
     notes = [f"{n} {what}" for n, what in ((collapsed, "collapsed"), (diverged, "diverged")) if n]
     return text + (f" ({', '.join(notes)} of {len(runs)}, left out)" if notes else "")
 

@@ -1,4 +1,4 @@
-"""The typed config tree of one training run, and its run hash.
+"""The typed config tree of one training run (its hash: :mod:`.identity`).
 
 A :class:`RunConfig` fully determines one training run. Configs are built from layers of
 flat dotted keys (``{"optim.lr": 0.001}``) by :mod:`ganstudy.spec.layers`: defaults in
@@ -11,48 +11,12 @@ resolved config that is saved with every run shows exactly what ran.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-#: Keys that change what is shown or how runs are executed, never what is computed (seed
-#: batching changes only floating-point rounding). They are left out of the run hash, so a
-#: case that differs from the baseline only here runs nothing new.
-PRESENTATION_KEYS = frozenset(
-    {
-        "train.log_every",
-        "train.sample_every",
-        "train.checkpoint_every",
-        "train.d_loss_log_scale",
-        "train.vectorize_seeds",
-        "train.loggers",
-    }
-)
-#: Sections left out of the run hash as a whole: evaluation never changes training.
-PRESENTATION_SECTIONS = frozenset({"eval"})
-
-#: Bump when the meaning of an existing key changes, so old run hashes are not reused.
-HASH_SCHEMA = 1
-#: Values whose training changed after runs were hashed with them: a run at such a value
-#: carries the revision in its hash, so runs trained before the change are trained again,
-#: never mixed with new ones (the rest keep their identity). bf16 (2): autocast's weight cache
-#: was on, so inside a step the passes after D's update used D's weights from before it.
-REVISIONS: dict[tuple[str, Any], int] = {("train.precision", "bf16"): 2}
-#: Keys added after runs were first hashed, with the value that reproduces what ran before
-#: them: at that value (or unset) they are left out of the hash, so existing runs keep their
-#: identity; any other value is a different run.
-LATER_KEYS = {
-    "model.noise": "normal",
-    "model.conv_bias": True,
-    "train.g_fresh_noise": False,
-    "train.d_loss_sum": False,
-    "optim.milestone_after": False,
-    "data.image_size": None,
-    "train.precision": "fp32",
-}
+from .identity import digest, training_keys
 
 
 class _Section(BaseModel):
@@ -241,10 +205,11 @@ class TrainConfig(_Section):
     d_loss_log_scale: float = Field(
         0.5, gt=0, description="logged D loss and accuracy = this * (real + fake), as Keras-GAN averaged [loss, acc] "
         "(presentation)")
-    vectorize_seeds: bool = Field(
-        True, description="ganstudy run trains a case's seeds as one seed-batched model (each seed its own run; "
-        "equal to separate runs up to float rounding)"
-    )
+    stack: bool = Field(
+        True, validation_alias=AliasChoices("stack", "vectorize_seeds"),  # its first name, in older study folders
+        description="ganstudy run trains runs that can train together (a case's seeds, and cases differing only in "
+        "lr, Adam, schedule, scaling, loss or dropout rate) as one stacked model, each its own run; equal to "
+        "separate runs up to float rounding (presentation). Also accepted by its first name, train.vectorize_seeds")
     precision: Literal["fp32", "bf16"] = Field(
         "fp32", description="bf16: G's and D's matrix products and convolutions in bfloat16 (autocast; weights and "
         "Adam stay fp32). Pays for convolutions on GPUs and CPUs with AVX512-BF16/AMX; changes numbers (in the run hash)")
@@ -322,35 +287,15 @@ class RunConfig(_Section):
 
     def training_keys(self) -> dict[str, Any]:
         """The keys that change the computation (what the run hash covers)."""
-        keys = {
-            key: value
-            for key, value in self.flat().items()
-            if key not in PRESENTATION_KEYS and key.split(".", 1)[0] not in PRESENTATION_SECTIONS
-            and not (key in LATER_KEYS and value in (LATER_KEYS[key], None))
-        }
-        for (key, value), revision in REVISIONS.items():
-            if keys.get(key) == value:
-                keys[f"{key}@revision"] = revision
-        return keys
+        return training_keys(self.flat())
 
     def config_hash(self) -> str:
         """Hash of what changes training, without the seed: equal for two cases that train alike."""
-        keys = {k: v for k, v in self.training_keys().items() if k != "train.seed"}
-        return _digest(keys)
+        return digest({k: v for k, v in self.training_keys().items() if k != "train.seed"})
 
     def run_hash(self) -> str:
         """Hash of what changes training, seed included: the identity of one run."""
-        return _digest(self.training_keys())
-
-
-def finetuned_hash(own: str, source: str) -> str:
-    """A fine-tune's run hash: its config's run hash and the hash of the run it starts from."""
-    return hashlib.sha256(f"{own}:{source}".encode()).hexdigest()[:16]
-
-
-def _digest(keys: Mapping[str, Any]) -> str:
-    payload = json.dumps({"schema": HASH_SCHEMA, "keys": keys}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return digest(self.training_keys())
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from ..base.errors import ConfigError
 from .config import RunConfig, flatten, unflatten
+from .identity import RENAMED_KEYS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -81,6 +82,13 @@ def suggest_key(key: str) -> str | None:
     return close[0] if close else None
 
 
+def renamed(layer: Layer) -> Layer:
+    """The layer with keys renamed since (``identity.RENAMED_KEYS``) under their new names."""
+    if not any(key in RENAMED_KEYS for key in layer.keys):
+        return layer
+    return Layer(layer.source, {RENAMED_KEYS.get(key, key): value for key, value in layer.keys.items()})
+
+
 def check_keys(layer: Layer) -> None:
     """Unknown keys are errors with a 'did you mean' hint."""
     valid = set(all_keys())
@@ -101,6 +109,7 @@ def build_config(layers: Iterable[Layer]) -> RunConfig:
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for layer in layers:
+        layer = renamed(layer)
         check_keys(layer)
         for key, value in layer.keys.items():
             merged[key] = value

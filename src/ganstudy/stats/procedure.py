@@ -66,7 +66,7 @@ def adjust(p: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Decisions:
     """One entry per case (shape ``(..., K)``); the shown figures are those of the look that
     decided the case, or of its last look."""

@@ -28,15 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from ..base.errors import GanstudyError
+from ..base.status import ENDED, Status
 from ..training.checkpoints import CHECKPOINT
 from ..training.runfolder import read_result
 
-#: States of a run in the index.
-PENDING, RUNNING, COMPLETE, DIVERGED, FAILED, INTERRUPTED = (
-    "pending", "running", "complete", "diverged", "failed", "interrupted")
-#: A task's outcome when another process holds the run's lock: it was not trained here, nor did it fail.
-BUSY = "busy"
-ENDED = (COMPLETE, DIVERGED)
 #: A run that failed this many times is given up (until `ganstudy run --retry-failed`).
 MAX_ATTEMPTS = 3
 
@@ -182,8 +177,8 @@ class StudyStore:
         if result is not None and result.run_hash == rec.run_hash and result.status in ENDED:
             return result.status
         if (run / CHECKPOINT).is_file():
-            return INTERRUPTED
-        return PENDING
+            return Status.INTERRUPTED
+        return Status.PENDING
 
     def state(self, rec: RunRecord) -> str:
         """What to show for a run: ended (from its folder), else running (a process holds its
@@ -192,8 +187,8 @@ class StudyStore:
         if inspected in ENDED:
             return inspected
         if run_is_locked(self.run_dir(rec)):
-            return RUNNING
-        return FAILED if rec.status == FAILED else inspected
+            return Status.RUNNING
+        return Status.FAILED if rec.status == Status.FAILED else inspected
 
     def rebuild_index(self) -> int:
         """Recreate the runs table from the run folders (the source of truth). Returns runs found."""
@@ -207,7 +202,7 @@ class StudyStore:
                 continue  # a folder that never got going: it will be redone
             old = self.get(run_hash)
             rec = RunRecord(run_hash, str(run.relative_to(self.root)), run.parent.name, int(cfg["train"]["seed"]),
-                            described.get("config_hash", ""), PENDING, old.attempts if old else 0)
+                            described.get("config_hash", ""), Status.PENDING, old.attempts if old else 0)
             rec.status = self.inspect(rec)
             result = read_result(run)
             if result is not None and rec.status in ENDED:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ..base.atomic import read_jsonl
+from ..base.status import Status
 from ..spec.study import Study, with_seed
 from ..verdicts.compare import RunRow
-from .index import FAILED, MAX_ATTEMPTS, StudyStore
+from .index import MAX_ATTEMPTS, StudyStore
 
 
 @dataclass
@@ -69,12 +70,12 @@ def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
             cfg = with_seed(plan.config, seed)
             run_hash = study.run_hash(plan.id, seed)  # a fine-tune's includes the run it continues
             rec = store.get(run_hash)
-            status, metrics, final, wall, run_dir, described, gave_up = "pending", {}, {}, None, None, {}, False
+            status, metrics, final, wall, run_dir, described, gave_up = Status.PENDING, {}, {}, None, None, {}, False
             phases: dict[str, float] = {}
             if rec is not None:
                 run_dir = store.run_dir(rec)
                 status = store.state(rec)
-                gave_up = status == FAILED and rec.attempts >= MAX_ATTEMPTS
+                gave_up = status == Status.FAILED and rec.attempts >= MAX_ATTEMPTS
                 result, described = _read(run_dir / "result.json"), _read(run_dir / "config.json")
                 if result is None or described is None:
                     status, result, described = DAMAGED, result or {}, described or {}

@@ -15,11 +15,13 @@ from typing import Any
 
 from ..base.atomic import write_json, write_text
 from ..base.errors import GanstudyError
+from ..base.status import Status
 from ..base.vcs import commit_of
 from ..spec.layers import parse_overrides
-from ..spec.study import SeedRange, Study, StudyMeta, load_study
+from ..spec.settings import SeedRange, StudyMeta
+from ..spec.study import Study, load_study
 from ..verdicts.rounds import seeds_needed
-from .index import FAILED, StudyStore
+from .index import StudyStore
 from .results import n_classes, study_table
 
 STUDY_FILE = "study.toml"
@@ -143,7 +145,7 @@ def status_rows(path: str | Path) -> tuple[Study, list[dict[str, str]]]:
         final = rec.final_dict
         if final:
             row["final"] = f"D {final['d_loss']:.4f} acc {100 * final['d_acc']:.1f}% G {final['g_loss']:.4f}"
-        if row["state"] == FAILED and not note:
+        if row["state"] == Status.FAILED and not note:
             row["note"] = f"attempt {rec.attempts}: {rec.error}"
     return study, rows
 

@@ -13,9 +13,10 @@ import os
 import time
 from pathlib import Path
 
+from ..base.status import Status
 from .registry import LoggerSpec, TrackedRun, register
 
-STATUS = {"complete": "FINISHED", "diverged": "FAILED", "failed": "FAILED", "interrupted": "KILLED"}
+STATUS = {Status.COMPLETE: "FINISHED", Status.DIVERGED: "FAILED", Status.FAILED: "FAILED", Status.INTERRUPTED: "KILLED"}
 
 
 def tracking_uri(info: TrackedRun) -> tuple[str, str | None]:

@@ -17,18 +17,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 CHECKPOINT = "checkpoints/last.pt"
-PENDING = "checkpoints/pending.pt"
+PENDING_CHECKPOINT = "checkpoints/pending.pt"
 
 
 def promote(run_dir: str | Path) -> None:
     """The second phase of a group's commit: this member's pending checkpoint becomes its last."""
-    pending = Path(run_dir) / PENDING
+    pending = Path(run_dir) / PENDING_CHECKPOINT
     if pending.is_file():
         os.replace(pending, Path(run_dir) / CHECKPOINT)
 
 
 def drop_pending(run_dir: str | Path) -> None:
-    (Path(run_dir) / PENDING).unlink(missing_ok=True)
+    (Path(run_dir) / PENDING_CHECKPOINT).unlink(missing_ok=True)
 
 
 def load(path: str | Path, device: object = "cpu", error: type[Exception] | None = None) -> dict:
@@ -68,12 +68,12 @@ def reconcile(run_dirs: Sequence[str | Path]) -> int | None:
     pending checkpoints, which go)."""
     held: list[dict[str, int]] = []
     for folder in map(Path, run_dirs):
-        its = {name: iteration_of(folder / name) for name in (CHECKPOINT, PENDING) if (folder / name).is_file()}
+        its = {name: iteration_of(folder / name) for name in (CHECKPOINT, PENDING_CHECKPOINT) if (folder / name).is_file()}
         held.append({name: it for name, it in its.items() if it is not None})
     common = set.intersection(*(set(h.values()) for h in held)) if held else set()
     target = max(common) if common else None
     for folder, its in zip(map(Path, run_dirs), held):
-        if target is not None and its.get(PENDING) == target and its.get(CHECKPOINT) != target:
+        if target is not None and its.get(PENDING_CHECKPOINT) == target and its.get(CHECKPOINT) != target:
             promote(folder)
         else:
             drop_pending(folder)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import torch
 
 from ..base import faults
+from ..base.status import Status
 from .checkpoints import promote
 from .phases import timed
 from .sampler import real_batches
@@ -153,7 +154,7 @@ def run_loop(runs: list[LoopRun], state: GanState, starts: list[Start],
                     if results[i] is None:
                         own(i, it - 1)
                         r.save_checkpoint(it, last[i], time.perf_counter() - t0[i], pending=group)
-                        results[i] = r.make_result("interrupted", it, last[i], t0[i], why)
+                        results[i] = r.make_result(Status.INTERRUPTED, it, last[i], t0[i], why)
                 commit()
                 return results  # type: ignore[return-value]
             lrs = []  # each run's own schedule (stacked cases may differ in it)
@@ -175,7 +176,7 @@ def run_loop(runs: list[LoopRun], state: GanState, starts: list[Start],
                     continue
                 values, now = per_run[i], time.perf_counter() - t0[i]
                 if not all(math.isfinite(v) for v in values):
-                    results[i] = r.make_result("diverged", it, r.log_row(it, values, now, lrs[i]), t0[i],
+                    results[i] = r.make_result(Status.DIVERGED, it, r.log_row(it, values, now, lrs[i]), t0[i],
                                            f"a loss became {values} at iteration {it}")
                     continue
                 if it % t.log_every == 0 or done == total:
@@ -204,12 +205,12 @@ def run_loop(runs: list[LoopRun], state: GanState, starts: list[Start],
                     with r.clock("checkpoints"):
                         finite = r.models_finite()
                     if not finite:
-                        results[i] = r.make_result("diverged", it, last[i], t0[i],
+                        results[i] = r.make_result(Status.DIVERGED, it, last[i], t0[i],
                                                f"weights became non-finite by iteration {it}")
                         continue
                     with r.clock("checkpoints"):
                         r.save_checkpoint(done, last[i], time.perf_counter() - t0[i], pending=group)
-                        r.write_status("running", done)
+                        r.write_status(Status.RUNNING, done)
                     faults.hit("member-checkpoint" if group else "checkpoint")
             if done % t.checkpoint_every == 0 or done == total:
                 with timed(clocks, "checkpoints"):
@@ -219,7 +220,7 @@ def run_loop(runs: list[LoopRun], state: GanState, starts: list[Start],
     end = time.perf_counter()  # training ends for every member at once; scoring is not training time
     complete = [i for i, res in enumerate(results) if res is None]
     for i in complete:
-        results[i] = runs[i].make_result("complete", total, last[i], t0[i], now=end)
+        results[i] = runs[i].make_result(Status.COMPLETE, total, last[i], t0[i], now=end)
     faults.hit("scoring")
     for i in complete:
         own(i, total - 1)  # the state after the last iteration

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..base.errors import GanstudyError
+from ..base.status import Status
 from ..spec.config import RunConfig
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunResult:
-    status: str  # "complete", "diverged" or "interrupted"
+    status: Status  # COMPLETE, DIVERGED or INTERRUPTED (a plain str read back from JSON equals its member)
     iterations: int  # iterations done
     total_iterations: int
     final: dict[str, float] = field(default_factory=dict)  # the last logged statistics

@@ -56,7 +56,7 @@ MEMBER_KEYS = ("train.seed", "optim.lr", "optim.lr_g", "optim.lr_d", "optim.beta
                "optim.gamma", "optim.min_factor", "data.scale", "loss.kind", "loss.label_smoothing", "loss.clip_eps")
 
 
-def group_key(cfg: RunConfig) -> str:
+def stack_key(cfg: RunConfig) -> str:
     """Runs with the same key can train as members of one stacked model: the seeds of a
     configuration, and configurations that differ only in MEMBER_KEYS (losses only where
     they give D the same head and none has a gradient penalty)."""
@@ -86,7 +86,7 @@ def batching_pays(cfg: RunConfig, device: str = "auto") -> bool:
     from ..machine.cores import resolve_device
     from ..models.registry import get as get_arch
 
-    if not cfg.train.vectorize_seeds:
+    if not cfg.train.stack:
         return False
     if get_arch(cfg.model.arch).kind == "mlp":
         return True
@@ -96,12 +96,12 @@ def batching_pays(cfg: RunConfig, device: str = "auto") -> bool:
         return False
 
 
-def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, data_root: str | Path | None = None,
+def train_stack(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, data_root: str | Path | None = None,
                      device: str = "auto", progress: Sequence[Progress | None] | None = None,
                      track: Sequence[dict | None] | None = None,
                      should_stop: Callable[[], bool] | None = None) -> list[RunResult]:
     """Train (or resume, or just collect) the runs ``cfgs[i]`` in ``dirs[i]``, seed-batched."""
-    keys = {group_key(c) for c in cfgs}
+    keys = {stack_key(c) for c in cfgs}
     if len(keys) != 1:
         raise ValueError(f"a stacked group's configs must differ only in {', '.join(MEMBER_KEYS)} "
                          "and in dropout rates above 0")
@@ -152,7 +152,7 @@ def train_seed_group(cfgs: Sequence[RunConfig], dirs: Sequence[str | Path], *, d
 def _train_stacked(members: list[tuple[int, Trainer, Start]], batched: GanState) -> list[RunResult]:
     runs = [run for _, run, _ in members]
     for run in runs:  # provenance: which runs trained together
-        run.seed_batched_with = [r.run_hash for r in runs if r is not run]
+        run.stacked_with = [r.run_hash for r in runs if r is not run]
         write_json(run.dir / "config.json", run.describe())
 
     def sync(k: int) -> None:

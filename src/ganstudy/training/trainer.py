@@ -1,4 +1,6 @@
-"""One training run: data -> models -> loop -> metrics.jsonl, sample grids, checkpoints.
+"""One training run: its state (data, networks, optimizers, random streams), where it starts
+(fresh, resumed, fine-tuned, or ended), and when it is scored. The loop (``loop.py``) drives
+it; its checkpoint is encoded by ``codec.py`` and its folder written by ``runwriter.py``.
 
 The run folder holds ``config.json`` (the resolved config and its hashes), ``status.json``,
 ``metrics.jsonl``, ``samples/iter_XXXXXX.png``, ``checkpoints/last.pt`` and, when the run
@@ -11,8 +13,6 @@ that is interrupted and resumed ends with the same weights as one that was not.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,23 +21,26 @@ from typing import Any
 import torch
 
 from .._version import __version__
-from ..base.atomic import atomic_write, read_jsonl, write_json, write_text
+from ..base.atomic import atomic_write, write_json
 from ..base.errors import GanstudyError
+from ..base.status import Status
 from ..data.prepare import unscale
 from ..machine.cores import resolve_device
 from ..models.layers import count_parameters
 from ..models.losses import get as get_loss
 from ..models.registry import build, latent
 from ..models.registry import get as get_arch
-from ..spec.config import RunConfig, finetuned_hash
+from ..spec.config import RunConfig
+from ..spec.identity import finetuned_hash
 from ..tracking.registry import TrackedRun, Tracker
-from .checkpoints import CHECKPOINT, PENDING, drop_pending
+from . import codec
+from .checkpoints import CHECKPOINT, PENDING_CHECKPOINT, drop_pending
 from .checkpoints import load as load_checkpoint
-from .images import save_grid
 from .loop import Start, run_loop, stop_on_ctrl_c
 from .optim import make_optimizers
 from .phases import PhaseClock
 from .runfolder import RunResult, read_result, scoring_changed
+from .runwriter import RunWriter
 from .sampler import Sampler, derive_seed
 from .scoring import Resources, load_resources
 from .steps import STAT_NAMES, GanState
@@ -91,8 +94,9 @@ class Trainer:
             self.source_hash = json.loads((self.init_from / "config.json").read_text())["run_hash"]
             self.run_hash = finetuned_hash(self.run_hash, self.source_hash)
         self.stop_requested = False
-        self.seed_batched_with: list[str] | None = None
+        self.stacked_with: list[str] | None = None
         self.clock = PhaseClock()
+        self.writer = RunWriter(self.dir, lambda: self.tracker)
 
     # ------------------------------------------------------------------ set-up
     def _build(self, own_dropout_stream: bool = False) -> None:
@@ -128,6 +132,7 @@ class Trainer:
         grid_rng = torch.Generator().manual_seed(cfg.eval.grid_seed)
         self.grid_noise = latent(cfg.model, cfg.eval.grid_size**2, grid_rng).to(self.device)
         self.evaluator, self.reference = self.resources.evaluator, self.resources.reference
+        self.streams = codec.Streams(self.dropout_rng, self.device)
 
     def describe(self) -> dict[str, Any]:
         g_total, g_trainable = count_parameters(self.state.g)
@@ -145,7 +150,7 @@ class Trainer:
             "device": str(self.device),
             "threads": torch.get_num_threads(),
             "finetuned_from": {"path": str(self.init_from), "run_hash": self.source_hash} if self.init_from else None,
-            "seed_batched_with": self.seed_batched_with,  # run hashes trained together with this one, if any
+            "seed_batched_with": self.stacked_with,  # run hashes trained with this one (the key keeps its first name: the run folder format)
         }
 
     # ------------------------------------------------------------------ checkpoint
@@ -153,27 +158,11 @@ class Trainer:
         return all(bool(torch.isfinite(p).all()) for m in (self.state.g, self.state.d) for p in m.parameters())
 
     def save_checkpoint(self, iteration: int, last: dict[str, float], elapsed: float, pending: bool = False) -> None:
-        """Every random state with the weights: a resumed run continues bit for bit. A seed
-        group's member writes ``pending`` first; the group commits them together (checkpoints.py)."""
-        s = self.state
-        payload = {
-            "format": 1,
-            "run_hash": self.run_hash,
-            "iteration": iteration,  # iterations completed
-            "elapsed": elapsed,
-            "phases": self.clock.to_json(),  # so a resumed run's cost includes its earlier processes
-            "last": last,
-            "g": s.g.state_dict(),
-            "d": s.d.state_dict(),
-            "opt_g": s.opt_g.state_dict(),
-            "opt_d": s.opt_d.state_dict(),
-            "opt_dg": s.opt_dg.state_dict() if s.opt_dg else None,
-            "rng_torch": self._dropout_state(),
-            "rng_dropout": self.dropout_rng.get_state() if self.dropout_rng is not None else None,
-            "rng_train": s.rng.get_state(),
-            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
-        }
-        atomic_write(self.dir / (PENDING if pending else CHECKPOINT), lambda handle: torch.save(payload, handle))
+        """Every random state with the weights (``codec.py``). A stack's member writes
+        ``pending`` first; the stack commits them together (``checkpoints.py``)."""
+        payload = codec.encode(self.state, self.streams, run_hash=self.run_hash, iteration=iteration, elapsed=elapsed,
+                               phases=self.clock.to_json(), last=last)
+        atomic_write(self.dir / (PENDING_CHECKPOINT if pending else CHECKPOINT), lambda handle: torch.save(payload, handle))
 
     def _load_checkpoint(self) -> tuple[int, dict[str, float], float]:
         path = self.dir / CHECKPOINT
@@ -183,40 +172,14 @@ class Trainer:
                 f"{path} belongs to a different config (run {ckpt.get('run_hash')}, this config is {self.run_hash}). "
                 "Use another --out folder, or delete that folder to start over."
             )
-        s = self.state
-        s.g.load_state_dict(ckpt["g"])
-        s.d.load_state_dict(ckpt["d"])
-        s.opt_g.load_state_dict(ckpt["opt_g"])
-        s.opt_d.load_state_dict(ckpt["opt_d"])
-        if s.opt_dg is not None:
-            s.opt_dg.load_state_dict(ckpt["opt_dg"])
-        if self.dropout_rng is None:
-            torch.set_rng_state(ckpt["rng_torch"].cpu())
-        elif ckpt.get("rng_dropout") is not None:  # a seed-batched member's own dropout stream
-            self.dropout_rng.set_state(ckpt["rng_dropout"].cpu())  # generator states are CPU bytes on any device
-        elif self.device.type == "cpu":  # a run trained alone so far: its dropout stream was the global one
-            self.dropout_rng.set_state(ckpt["rng_torch"].cpu())
-        s.rng.set_state(ckpt["rng_train"].cpu())
-        if ckpt.get("rng_cuda") is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all([t.cpu() for t in ckpt["rng_cuda"]])
-        self.clock.seconds.update(ckpt.get("phases") or {})
-        return int(ckpt["iteration"]), dict(ckpt.get("last") or {}), float(ckpt.get("elapsed", 0.0))
-
-    def _dropout_state(self) -> torch.Tensor:
-        """What a run alone would find in the global CPU generator: a CPU member's own stream."""
-        if self.dropout_rng is not None and self.dropout_rng.device.type == "cpu":
-            return self.dropout_rng.get_state()
-        return torch.get_rng_state()
+        iteration, last, elapsed, phases = codec.decode(ckpt, self.state, self.streams)
+        self.clock.seconds.update(phases)
+        return iteration, last, elapsed
 
     def _start_from(self, source: Path) -> None:
         """Fine-tuning: weights and Adam moments from another run; new settings, fresh schedule."""
-        ckpt = load_checkpoint(source, self.device)
-        s = self.state
         try:
-            s.g.load_state_dict(ckpt["g"])
-            s.d.load_state_dict(ckpt["d"])
-            s.opt_g.load_state_dict(ckpt["opt_g"])
-            s.opt_d.load_state_dict(ckpt["opt_d"])
+            codec.start_from(load_checkpoint(source, self.device), self.state)
         except (RuntimeError, ValueError, KeyError) as exc:
             raise GanstudyError(
                 f"cannot fine-tune from {source}: the new settings change the networks' shapes ({exc}). "
@@ -240,10 +203,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ outputs
     def write_status(self, state: str, iteration: int, **extra: Any) -> None:
-        write_json(self.dir / "status.json", {
-            "state": state, "iteration": iteration, "total_iterations": self.total,
-            "updated": time.time(), "host": socket.gethostname(), "pid": os.getpid(), **extra,
-        })
+        self.writer.status(state, iteration, self.total, **extra)
 
     def save_samples(self, iteration: int) -> None:
         g = self.state.g
@@ -251,21 +211,7 @@ class Trainer:
         with torch.no_grad():
             images = unscale(g(self.grid_noise), self.cfg.data.scale).cpu().numpy()
         g.train()
-        path = self.dir / "samples" / f"iter_{iteration:06d}.png"
-        save_grid(images, path, self.cfg.eval.grid_size)
-        if self.tracker is not None:
-            self.tracker.image(iteration + 1, "samples", path)
-
-    def _trim_logs(self, done: int) -> None:
-        """After a resume, drop log lines past the checkpoint: those iterations run again.
-        (metrics.jsonl counts iterations from 0; eval.jsonl counts iterations done, and its
-        final evaluation runs again whenever the run is resumed.)"""
-        for name, keep in (("metrics.jsonl", lambda r: r.get("iteration", -1) < done),
-                           ("eval.jsonl", lambda r: r.get("iteration", -1) <= done and not r.get("final")
-                            and not (r.get("curve") and r.get("iteration") == self.total))):
-            path = self.dir / name
-            rows = [r for r in read_jsonl(path) if keep(r)]
-            write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+        self.writer.samples(images, iteration, self.cfg.eval.grid_size)
 
     def evaluate(self, done: int, final: bool = False, curve: bool = False) -> dict[str, Any] | None:
         """Score G now (its own noise stream; G's state is left as it was) and log it to eval.jsonl.
@@ -278,16 +224,8 @@ class Trainer:
         seed = derive_seed(self.cfg.train.seed, "eval", self.cfg.eval.seed)
         samples = min(self.cfg.eval.curve_samples, self.cfg.eval.samples) if curve else None
         scored = evaluate(self.state.g, self.cfg, self.evaluator, self.reference, seed, self.device, samples)
-        self._log_eval(done, scored, final, curve)
+        self.writer.scores(done, scored, final, curve)
         return scored
-
-    def _log_eval(self, done: int, scored: dict[str, Any], final: bool, curve: bool = False) -> None:
-        row = {"iteration": done, "final": final, **({"curve": True} if curve else {}), **scored["metrics"],
-               "protocol": scored["protocol"]["id"]}
-        with open(self.dir / "eval.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
-        if self.tracker is not None:
-            self.tracker.scalars(done, scored["metrics"], "final/" if final else "eval/")
 
     def evaluate_end(self, done: int, curve: bool) -> dict[str, Any] | None:
         """The final score, and the curve's last point if there is a curve: one generation for both."""
@@ -302,8 +240,8 @@ class Trainer:
         seed = derive_seed(self.cfg.train.seed, "eval", self.cfg.eval.seed)
         point, final = evaluate_with_curve(self.state.g, self.cfg, self.evaluator, self.reference, seed, self.device,
                                            min(self.cfg.eval.curve_samples, self.cfg.eval.samples))
-        self._log_eval(done, point, final=False, curve=True)
-        self._log_eval(done, final, final=True)
+        self.writer.scores(done, point, final=False, curve=True)
+        self.writer.scores(done, final, final=True)
         return final
 
     def log_row(self, iteration: int, stats: list[float], elapsed: float, lrs: dict[str, float]) -> dict[str, float]:
@@ -336,16 +274,16 @@ class Trainer:
                 start = Start(*self._load_checkpoint())
             elif self.init_from is not None:
                 self._start_from(self.init_from / CHECKPOINT)
-        self._trim_logs(start.iteration)  # lines past the checkpoint (or of a start that never checkpointed) go
+        self.writer.trim_logs(start.iteration, self.total)  # lines past the checkpoint (or of a start that never checkpointed) go
         finished = read_result(self.dir)
-        if finished is not None and finished.status in ("complete", "diverged"):
+        if finished is not None and finished.status in (Status.COMPLETE, Status.DIVERGED):
             # An ended run is an outcome; resuming it trains nothing. If the scoring settings
             # changed since (eval.* is not in the run hash), it is scored again under the new ones.
-            if finished.status == "complete" and self._scoring_changed():
+            if finished.status == Status.COMPLETE and self._scoring_changed():
                 finished = self._rescore(finished)
             return finished
         write_json(self.dir / "config.json", self.describe())
-        self.write_status("running", start.iteration)
+        self.write_status(Status.RUNNING, start.iteration)
         self._track_start = start.iteration
         return start
 
@@ -373,7 +311,7 @@ class Trainer:
 
     def finish(self, result: RunResult) -> None:
         result.phases = self.clock.to_json()
-        if result.status != "interrupted":  # result.json exists only for runs that ended
+        if result.status != Status.INTERRUPTED:  # result.json exists only for runs that ended
             write_json(self.dir / "result.json", result.to_json())
         self.write_status(result.status, result.iterations, reason=result.reason)
         if self._tracker is not None:

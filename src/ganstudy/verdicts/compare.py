@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..base.status import Status
 from ..stats.design import VERDICTS, Design, baseline_band
 from ..stats.power import seeds_to_settle
 from ..stats.procedure import Decisions, decide, seeds_wanted
@@ -45,20 +46,20 @@ class RunRow:
 
     def collapsed(self, n_classes: int) -> bool:
         covered = self.metrics.get("classes_covered")
-        return self.status == "complete" and covered is not None and covered < COLLAPSE_SHARE * n_classes
+        return self.status == Status.COMPLETE and covered is not None and covered < COLLAPSE_SHARE * n_classes
 
     def failed(self, n_classes: int) -> bool:
         """A failure of training: diverged, or collapsed onto a few classes."""
-        return self.status == "diverged" or self.collapsed(n_classes)
+        return self.status == Status.DIVERGED or self.collapsed(n_classes)
 
     def usable(self, n_classes: int) -> bool:
         """Has a metric the verdicts use: complete and not collapsed (a collapse's metric
         measures the collapse; it is counted as a failure instead)."""
-        return self.status == "complete" and not self.collapsed(n_classes)
+        return self.status == Status.COMPLETE and not self.collapsed(n_classes)
 
     @property
     def ended(self) -> bool:
-        return self.status in ("complete", "diverged")
+        return self.status in (Status.COMPLETE, Status.DIVERGED)
 
     @property
     def settled(self) -> bool:
@@ -66,7 +67,7 @@ class RunRow:
         return self.ended or self.gave_up
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Comparison:
     """One case against the baseline on one metric. A figure is None where no test gave it
     (a case that does not change training, one not analysed yet)."""
@@ -130,7 +131,7 @@ def _arrays(by_case: dict[str, dict[int, RunRow]], arms: list[str], seeds: list[
             row = by_case.get(arm, {}).get(seed)
             if row is None:
                 continue
-            if row.status == "complete" and metric in row.metrics and math.isfinite(row.metrics[metric]):
+            if row.status == Status.COMPLETE and metric in row.metrics and math.isfinite(row.metrics[metric]):
                 values[a, j] = row.metrics[metric]  # a collapse's too: ``decide`` leaves failed runs out
             failed[a, j], ended[a, j], settled[a, j] = row.failed(n_classes), row.ended, row.settled
     return values, failed, ended, settled
@@ -163,7 +164,8 @@ def compare(table: Iterable[RunRow], metric: str, lower_is_better: bool, *, desi
                                         baseline, seeds, n_classes)
     for case in cases:
         if case in same:
-            results[case] = Comparison(case, metric, lower_is_better, SAME, band=band, reason=(
+            results[case] = Comparison(case=case, metric=metric, lower_is_better=lower_is_better, verdict=SAME,
+                                       band=band, reason=(
                 "same run hash as the baseline: these are the baseline's runs, and no test was run"))
     return [results[c] for c in cases]
 
@@ -184,7 +186,8 @@ def _comparison(case: str, i: int, d: Decisions, design: Design, metric: str, lo
                 cases: int, by_case: dict[str, dict[int, RunRow]], baseline: str, seeds: list[int],
                 n_classes: int) -> Comparison:
     look = int(d.look[i])
-    c = Comparison(case, metric, lower_is_better, VERDICTS[int(d.verdict[i])], band=band,
+    c = Comparison(case=case, metric=metric, lower_is_better=lower_is_better, verdict=VERDICTS[int(d.verdict[i])],
+                   band=band,
                    still_open=bool(d.open[i]), futile=bool(d.futile[i]), seeds_wanted=int(seeds_wanted(d, design)[i]),
                    last_look=int(d.stopped[i]))
     if look < 0:
@@ -203,7 +206,7 @@ def _comparison(case: str, i: int, d: Decisions, design: Design, metric: str, lo
     c.p_value, c.p_adjusted, c.p_equivalent = float(d.p_look[i]), float(d.p_adjusted[i]), float(d.p_equivalent[i])
     c.eq_low, c.eq_high, c.fisher_p = number(d.eq_low[i]), number(d.eq_high[i]), float(d.p_failures[i])
     c.failures = {"case_failed": fc, "case_runs": nc, "baseline_failed": fb, "baseline_runs": nbr,
-                  "case_diverged": sum(r.status == "diverged" for r in runs),
+                  "case_diverged": sum(r.status == Status.DIVERGED for r in runs),
                   "case_collapsed": sum(r.collapsed(n_classes) for r in runs)}
     c.reason = _reason(c, d, i, design, cases)
     if c.verdict == INCONCLUSIVE and len(mine) >= 2 and len(base) >= 2 and c.diff is not None:
@@ -291,8 +294,8 @@ def loss_moved(table: Iterable[RunRow], case: str, baseline: str = "baseline", s
     write-ups read losses as quality; the report warns when they moved but quality did not.)"""
     rows = list(table)
     for key in ("d_loss", "g_loss"):
-        b = [r.final[key] for r in rows if r.case == baseline and r.status == "complete" and key in r.final]
-        c = [r.final[key] for r in rows if r.case == case and r.status == "complete" and key in r.final]
+        b = [r.final[key] for r in rows if r.case == baseline and r.status == Status.COMPLETE and key in r.final]
+        c = [r.final[key] for r in rows if r.case == case and r.status == Status.COMPLETE and key in r.final]
         if b and c and abs(np.median(c) - np.median(b)) > share * abs(np.median(b)):
             return True
     return False
