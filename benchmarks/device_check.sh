@@ -45,7 +45,7 @@ grep -h "cost (runs" /tmp/quickstart-gpu/report/report.md >> "$OUT/quickstart.tx
 for w in 1 4; do
     start=$(date +%s.%N)
     timeout 150 python3 -m ganstudy.cli.main run studies/quickstart.toml --out "/tmp/quickstart-gpu-w$w" --device cuda \
-        --quiet --workers "$w" --seeds 6 --set train.iterations=1000 --set train.vectorize_seeds=false >/dev/null 2>&1
+        --quiet --workers "$w" --seeds 6 --set train.iterations=1000 --set train.stack=false >/dev/null 2>&1
     echo "workers $w, 12 runs alone on one GPU: rc $? in $(python3 -c "import time; print(round(time.time() - $start, 1))") s" \
         | tee -a "$OUT/workers.txt"
 done

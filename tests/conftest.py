@@ -58,7 +58,7 @@ def shared_data() -> Path:
 @pytest.fixture(autouse=True)
 def _no_timing(request, monkeypatch):
     """`ganstudy plan` times a few iterations of each architecture; tests of other things get
-    fixed figures (tests/test_estimate.py times for real)."""
+    fixed figures (tests/execution/test_estimate.py times for real)."""
     if request.module.__name__ != "test_estimate":
         from ganstudy.execution import estimate
 

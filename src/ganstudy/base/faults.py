@@ -1,4 +1,4 @@
-"""Failpoints for the fault-injection tests (tests/test_faults.py): nothing happens unless
+"""Failpoints for the fault-injection tests (tests/cross/test_faults.py): nothing happens unless
 ``GANSTUDY_FAULT`` is set.
 
 ``GANSTUDY_FAULT="point@n"`` kills this process with SIGKILL the n-th time (default the

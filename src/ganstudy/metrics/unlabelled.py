@@ -6,7 +6,7 @@ and the image shape: nothing to train, nothing to download), pooled at three sca
 features are then whitened by a PCA fitted on the reference images (kept to ``FEATURES``
 dimensions), so every direction of variation of the real images counts alike. Random
 convolutional features are known to order image distributions as learned ones do for the
-Fréchet distance; ``tests/test_unlabelled.py`` checks that these order real < blurred <
+Fréchet distance; ``tests/metrics/test_unlabelled.py`` checks that these order real < blurred <
 noisy < shuffled pixels on colour data.
 
 The fit is cached by the reference images' content: two studies on the same data share it,

@@ -20,7 +20,7 @@ these p-values, as over any valid ones.
 
 The looks' tests are t tests at a few seeds, not the z statistics the recursion assumes: a
 nominal p is turned into the boundary's scale by its own quantile, and the error rates that
-result are shown by simulation (``simulate.py``, ``tests/test_calibration.py``).
+result are shown by simulation (``simulate.py``, ``tests/cross/test_calibration.py``).
 """
 
 from __future__ import annotations

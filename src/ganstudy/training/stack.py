@@ -8,7 +8,7 @@ statistics, loss, training stream and dropout stream), then the members' network
 stacked (:mod:`ganstudy.models.stacked`) and stepped together by the same step code. Logs,
 grids, checkpoints and scores are written per member from its own slice of the batched
 state, so the store, resume, evaluation and reports see separate runs. A member equals
-its separate run up to floating-point reassociation (tests/test_seed_batch.py), and on a
+its separate run up to floating-point reassociation (tests/training/test_stack.py), and on a
 CPU it does not depend on which other members share its stack.
 
 When the members cannot step together (a layer without a batched version) they train one

@@ -169,7 +169,7 @@ def test_quickstart_report_in_a_browser(tmp_path):
     quick = ["train.iterations=150", "train.checkpoint_every=50", "train.sample_every=50", "eval.samples=300",
              "data.holdout=300"]
     out = tmp_path / "quickstart"
-    run_study(Path(__file__).resolve().parents[1] / "studies" / "quickstart.toml", out, overrides=quick, live=False)
+    run_study(Path(__file__).resolve().parents[2] / "studies" / "quickstart.toml", out, overrides=quick, live=False)
     assert main(["report", str(out)]) == 0
     page = out / "report" / "report.html"
     shot = tmp_path / "shot.png"

@@ -11,8 +11,8 @@ from pathlib import Path
 from ganstudy.cli.main import main
 from ganstudy.spec.study import load_study
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-STUDIES = Path(__file__).resolve().parents[1] / "studies"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+STUDIES = Path(__file__).resolve().parents[2] / "studies"
 
 
 def test_every_shipped_studys_run_hashes_are_the_stored_ones():

@@ -21,7 +21,7 @@ from ganstudy.verdicts.compare import RunRow, compare
 
 ALPHA = 0.05
 DESIGNS = dict(tables.designs())
-DOC = Path(__file__).resolve().parents[1] / "docs" / "statistics.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "statistics.md"
 
 
 @pytest.mark.parametrize("family", FAMILIES.names())
