@@ -182,3 +182,26 @@ def test_quickstart_report_in_a_browser(tmp_path):
     figures = _figures(page.read_text())
     assert figures and all(not f["legend_overlaps_data"] and all(n > 0 for n in f["points"].values())
                            for f in figures)
+
+
+def test_the_floor_is_recorded_by_the_runs_and_read_by_the_report_without_data(study_dir, monkeypatch):
+    """The real-vs-real floor is made with the reference, when a run is scored, and stored in
+    its result.json; writing the report loads no data and no evaluator (here: neither can be
+    found), yet shows the same floor."""
+    import json
+
+    from ganstudy.report.write import write_report
+
+    recorded = [json.loads(p.read_text()).get("floor") for p in study_dir.glob("runs/baseline/*/result.json")]
+    assert len(recorded) == 2 and recorded[0] == recorded[1] and recorded[0]["metrics"]["fid"] > 0
+    assert recorded[0]["note"].startswith("300 real training images scored against the reference")
+    monkeypatch.setenv("GANSTUDY_DATA", "/nonexistent")
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the report loaded data")
+
+    monkeypatch.setattr("ganstudy.data.prepare.load_training_data", no_data)
+    monkeypatch.setattr("ganstudy.training.scoring.scoring_setup", no_data)
+    res, _ = write_report(study_dir)
+    assert res.floor == recorded[0]["metrics"] and res.floor_note == recorded[0]["note"]
+    assert f"{recorded[0]['metrics']['fid']:.4g}" in (study_dir / "report" / "report.md").read_text()

@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .. import api
 from .._version import __version__
 from ..base.errors import GanstudyError
 from .run import cmd_eval, cmd_evaluator_train, cmd_finetune, cmd_train
@@ -32,31 +33,14 @@ def _add_training_options(parser: argparse.ArgumentParser, set_help: str, resume
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from ..spec.layers import key_help
-
-    for key, default, description in key_help():
-        if args.filter and args.filter not in key:
-            continue
+    for key, default, description in api.keys(args.filter or ""):
         print(f"{key} = {default!r}" + (f"    # {description}" if description else ""))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    if args.what == "datasets":
-        from ..data.registry import get, names
-
-        for name in names():
-            print(f"{name:15s} {get(name).summary}")
-    elif args.what == "archs":
-        from ..models.registry import get, names
-
-        for name in names():
-            print(f"{name:15s} {get(name).summary}")
-    else:
-        from ..models.losses import get, names
-
-        for name in names():
-            print(f"{name:15s} {get(name).summary}")
+    for name, summary in api.catalog(args.what):
+        print(f"{name:15s} {summary}")
     return 0
 
 

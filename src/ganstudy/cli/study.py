@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import api
 from ..base.errors import GanstudyError
 from ..base.status import Status
 
@@ -33,8 +34,6 @@ workers_arg = count_or_auto("workers")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .. import api
-
     options = {}
     if args.executor == "ray":
         options = {"address": args.address, "cpus_per_run": args.cpus_per_run, "gpus_per_run": args.gpus_per_run}
@@ -51,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.interrupted and not ended_now:  # nothing new to report: say so and stop, fast
         print(f"Interrupted; progress is saved. Run `ganstudy run {where}` to continue.", file=sys.stderr)
         return 130
-    write_report(where, args.data_root)
+    write_report(where)
     if summary.nothing_to_do:
         print(f"Nothing to do: all {summary.runs} runs of study '{summary.study}' in {where} have ended "
               f"(`ganstudy status {where}` lists them).")
@@ -70,24 +69,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if summary.counts.get(Status.FAILED) or summary.gave_up or summary.busy else 0
 
 
-def write_report(where: Path, data_root: str | None) -> None:
+def write_report(where: Path) -> None:
     """Write the study's report unless it is current, then say what it found and where it is."""
-    from .. import api
-
-    print(api.open(where, data_root).report())
+    print(api.open(where).report())
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .. import api
-
-    folder = api.open(args.dir, args.data_root)
+    folder = api.open(args.dir)
     if args.watch:
-        from ..report.live import watch
-
         if args.every <= 0:
             raise GanstudyError("--every: give a number of seconds above 0.")
         try:
-            return watch(folder.path, args.every, args.data_root)
+            return api.watch(folder.path, args.every)
         except KeyboardInterrupt:
             print("stopped watching; the report is as of its last rewrite", file=sys.stderr)
             return 0
@@ -100,8 +93,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .. import api
-
     folder = api.open(args.dir)
     rows = folder.status()
     width = shutil.get_terminal_size((120, 24)).columns
@@ -116,11 +107,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_add_seeds(args: argparse.Namespace) -> int:
-    from ..spec.settings import SeedRange
-    from ..storage.studyfolder import add_seeds
-
-    seeds = add_seeds(args.dir, args.n)
-    if isinstance(seeds, SeedRange):
+    seeds = api.add_seeds(args.dir, args.n)
+    if not isinstance(seeds, list):  # adaptive: a new range
         print(f"{args.dir}: seeds are now {seeds.min} to {seeds.max}, adaptive: the cases still undecided (and the "
               f"baseline) get more. Run `ganstudy run {args.dir}` to train them.")
     else:
@@ -129,9 +117,7 @@ def cmd_add_seeds(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from ..storage.lineage import promote
-
-    target = promote(args.dir, args.case, args.out, args.force)
+    target = api.promote(args.dir, args.case, args.out, args.force)
     print(f"wrote {target}: case '{args.case}' is its baseline. Next: ganstudy plan {target}")
     return 0
 
@@ -153,96 +139,21 @@ def _table(rows: list[dict[str, str]], columns: Sequence[str], width: int) -> st
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .. import api
-    from ..report.plan import sweep_lines
-
     study = api.load(args.study, set=args.set)
     rows = api.plan(study)
     width = shutil.get_terminal_size((120, 24)).columns
     print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.seeds_text()}, "
           f"primary metric {study.meta.metric}")
     print(_table(rows, ("case", "title", "changes", "runs"), width))
-    for line in sweep_lines(study):
-        print(line)
-    from ..machine.precision import plan_line
-
-    print(plan_line({p.id: p.config.train.precision for p in study.cases}))
-    runs = study.runs()
-    total = sum(len(study.case_seeds(p.id)) for p in study.cases)
-    most = "at most " if study.meta.adaptive else ""
-    print(f"{most}{len(runs)} runs to train ({total} case x seed pairs; {total - len(runs)} shared with identical "
-          "training)")
-    from ..training.stack import batching_pays, stack_key
-
-    pays = [batching_pays(r.config) for r in runs]
-    batched = {stack_key(r.config) for r, p in zip(runs, pays) if p}
-    alone = pays.count(False)
-    if batched:
-        print(f"stacked: the runs train as {len(batched)} groups, each one batched model (the seeds of a case, "
-              "and cases that differ only in learning rate, Adam settings, schedule, data scaling, loss or dropout rate)"
-              + (f", {alone} alone (train.stack = false, or convolutional on a CPU)" if alone else "")
-              + "; ganstudy run splits groups further to keep every --workers slot busy")
-    else:
-        print("seed batching: none (train.stack = false, or convolutional networks on a CPU, "
-              "where it does not pay); each run trains alone")
-    code = _print_power(study, args.out)
-    if args.estimate:
-        _print_estimate(study, args.data_root)
-    return code
-
-
-def _print_estimate(study, data_root: str | None) -> None:  # noqa: ANN001 - a Study
-    """The study's wall time here, from a few timed iterations of each distinct architecture."""
-    from ..execution.estimate import estimate
-
-    try:
-        lines = estimate(study, data_root).lines()
-    except GanstudyError as exc:
-        lines = [f"estimated time: not available here ({exc})"]
-    print()
+    lines, warnings = api.plan_notes(study, args.out)
     print("\n".join(lines))
-
-
-def _print_power(study, out: str | None) -> int:  # noqa: ANN001 - a Study
-    """The power arithmetic before any training: what the seeds and cases can find."""
-    from ..stats.power import HOPELESS, plan_power
-
-    tested = [p for p in study.cases[1:] if p.same_as != "baseline"]
-    if not tested:
-        print("\nstatistics: no case that changes training, so nothing to decide")
-        return 0
-    spread, band = _baseline_spread(study, out)
-    power = plan_power(study.design(), len(tested), spread, band)
-    print()
-    print("\n".join(power.lines(study.meta.metric)))
-    if not power.can_decide:
-        print(f"WARNING: with these seeds and {len(tested)} cases no verdict is reachable: no change smaller than "
-              f"{HOPELESS:g} seed-SDs beyond the band, and no count of failed runs, can be shown. Give more seeds "
-              "(seeds = { min = 3, max = 12 } adds them only where needed), or fewer cases.", file=sys.stderr)
-    elif power.detectable > 3:
-        print(f"warning: only changes larger than the band plus {power.detectable:.1f} seed-SDs can be found; "
-              "more seeds (or adaptive seeds) find smaller ones.", file=sys.stderr)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    if args.estimate:  # the study's wall time here, from a few timed iterations of each distinct architecture
+        try:
+            lines = api.estimate(study, args.data_root)
+        except GanstudyError as exc:
+            lines = [f"estimated time: not available here ({exc})"]
+        print()
+        print("\n".join(lines))
     return 0
-
-
-def _baseline_spread(study, out: str | None) -> tuple[float | None, float | None]:  # noqa: ANN001
-    """(seed-SD, band) of the primary metric from the baseline's runs, once a study folder has them."""
-    import numpy as np
-
-    from ..storage.index import StudyStore
-    from ..storage.results import n_classes, study_table
-    from ..storage.studyfolder import resolve_study
-    from ..verdicts.compare import equivalence_band
-
-    folder = Path(out) if out else resolve_study(study.path, None)[1]
-    if not (folder / "index.sqlite").is_file():
-        return None, None
-    rows = [r.row for r in study_table(study, StudyStore(folder)) if r.row.case == "baseline"]
-    classes = n_classes(study)
-    values = [r.metrics[study.meta.metric] for r in rows if r.usable(classes) and study.meta.metric in r.metrics]
-    if len(values) < 2:
-        return None, None
-    first = study.seeds[: study.design().baseline_looks[0]]
-    band = equivalence_band([r.metrics[study.meta.metric] for r in rows if r.seed in first and r.usable(classes)
-                             and study.meta.metric in r.metrics], study.meta.equivalence, study.meta.equivalence_abs)
-    return float(np.std(values, ddof=1)), band

@@ -71,7 +71,7 @@ class StudyResults:
         return expectation_held(self.study.case(case).expect, c.verdict) if c else "-"
 
 
-def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | None = None) -> StudyResults:
+def collect(path: str | Path, *, floor: bool = True) -> StudyResults:
     study, out, _ = open_study(study_folder(path))
     store = StudyStore(out)
     store.rebuild_index()
@@ -99,7 +99,7 @@ def collect(path: str | Path, *, floor: bool = True, data_root: str | Path | Non
         summary += f" ({pending} of {total} runs have not ended yet: run `ganstudy run {out}`.)"
     floor_values, floor_note = ({}, "")
     if floor and primary:
-        floor_values, floor_note = real_floor(study, data_root)
+        floor_values, floor_note = recorded_floor(runs)
     headline = failure_headline(runs, classes, study.meta.metric, floor_values.get(study.meta.metric))
     if headline:
         summary = f"{headline} {summary}"
@@ -159,22 +159,14 @@ def _has(rows: list[RunRow], metric: str) -> bool:
     return any(metric in r.metrics for r in rows)
 
 
-def real_floor(study: Study, data_root: str | Path | None) -> tuple[dict[str, float], str]:
-    """Real images scored like a generator: training images against the runs' reference."""
-    from ..data.prepare import load_training_data
-    from ..metrics.registry import score_images
-    from ..training.scoring import scoring_setup
-
-    cfg = study.case("baseline").config
-    try:
-        data = load_training_data(cfg.data, data_root)
-        evaluator, reference = scoring_setup(cfg, data, data_root)
-    except Exception as exc:  # noqa: BLE001 - a report without its floor is still a report
-        return {}, f"real-vs-real floor not available ({exc})"
-    n = min(cfg.eval.samples, len(data.train))
-    scored = score_images(evaluator, reference, data.train.images[:n], cfg.eval.metrics)
-    note = f"{n} real training images scored against the reference ({reference.description})"
-    return scored["metrics"], note
+def recorded_floor(runs: list[RunInfo]) -> tuple[dict[str, float], str]:
+    """Real images scored like a generator, as the baseline's runs recorded it when their
+    reference was made (``training.scoring.real_floor``): the report computes nothing."""
+    for r in runs:
+        if r.row.case == "baseline" and r.floor and isinstance(r.floor.get("metrics"), dict):
+            return r.floor["metrics"], str(r.floor.get("note", ""))
+    return {}, ("real-vs-real floor not recorded: the baseline's runs were scored by an earlier ganstudy "
+                "(`ganstudy eval --real DATASET` measures one)")
 
 
 def provenance(runs: list[RunInfo], study: Study) -> dict[str, Any]:

@@ -20,8 +20,7 @@ from .write import is_current, write_report
 
 
 class LiveReport:
-    def __init__(self, data_root: str | Path | None = None, share: float = 0.1, min_interval: float = 2.0) -> None:
-        self.data_root = data_root
+    def __init__(self, share: float = 0.1, min_interval: float = 2.0) -> None:
         self.share = share  # the most of the study's time that rewriting may take
         self.min_interval = min_interval
         self.last_end = 0.0
@@ -39,7 +38,7 @@ class LiveReport:
         self.pending = False
         try:
             if not is_current(study_dir):
-                write_report(study_dir, data_root=self.data_root)
+                write_report(study_dir)
         except (GanstudyError, OSError) as exc:  # the study goes on; its final report says what is wrong
             print(f"warning: the live report could not be written ({exc}); it is written again when the study ends",
                   file=sys.stderr)
@@ -53,7 +52,7 @@ class LiveReport:
             self(study_dir)
 
 
-def watch(study_dir: str | Path, every: float = 10.0, data_root: str | Path | None = None,
+def watch(study_dir: str | Path, every: float = 10.0,
           say: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
           rounds: int | None = None) -> int:
     """Keep ``study_dir``'s report current until every run the study needs has ended."""
@@ -63,7 +62,7 @@ def watch(study_dir: str | Path, every: float = 10.0, data_root: str | Path | No
     for _ in range(rounds) if rounds is not None else iter(int, 1):
         res: StudyResults | None = None
         if not is_current(study_dir):
-            res, folder = write_report(study_dir, data_root=data_root)
+            res, folder = write_report(study_dir)
             line = (res.partial_text.split(".")[0] if res.partial else "complete") + f": {res.summary}"
             if line != said:
                 say(f"{time.strftime('%H:%M:%S')} report written ({line}) -> {folder / 'report.html'}")

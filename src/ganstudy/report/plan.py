@@ -1,9 +1,11 @@
 """What ``ganstudy plan`` shows of a study before anything trains: each case's changes and
-runs (shared runs said), and what each sweep expanded to."""
+runs (shared runs said), what each sweep expanded to, where bf16 runs, how the runs stack,
+and what the seeds can find."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from ..spec.identity import PRESENTATION_KEYS
@@ -55,3 +57,74 @@ def sweep_lines(study: Study) -> list[str]:
         lines.append(f"sweep {sweep}: {grid} -> {len(plans)} cases ({', '.join(p.id for p in plans)}), "
                      "each judged against the baseline in the same family as every case")
     return lines
+
+
+def plan_notes(study: Study, out: str | Path | None = None) -> tuple[list[str], list[str]]:
+    """What ``ganstudy plan`` says under its table: the sweeps, where bf16 runs, how many runs
+    train and how they stack, and what the seeds can find (the power arithmetic, from the
+    baseline's runs when a study folder has them). Returns (lines, warnings)."""
+    from ..machine.precision import plan_line
+    from ..training.stack import batching_pays, stack_key
+
+    lines = [*sweep_lines(study), plan_line({p.id: p.config.train.precision for p in study.cases})]
+    runs = study.runs()
+    total = sum(len(study.case_seeds(p.id)) for p in study.cases)
+    most = "at most " if study.meta.adaptive else ""
+    lines.append(f"{most}{len(runs)} runs to train ({total} case x seed pairs; {total - len(runs)} shared with "
+                 "identical training)")
+    pays = [batching_pays(r.config) for r in runs]
+    stacks = {stack_key(r.config) for r, p in zip(runs, pays) if p}
+    alone = pays.count(False)
+    if stacks:
+        lines.append(f"stacked: the runs train as {len(stacks)} groups, each one batched model (the seeds of a case, "
+                     "and cases that differ only in learning rate, Adam settings, schedule, data scaling, loss or "
+                     "dropout rate)" + (f", {alone} alone (train.stack = false, or convolutional on a CPU)" if alone else "")
+                     + "; ganstudy run splits groups further to keep every --workers slot busy")
+    else:
+        lines.append("seed batching: none (train.stack = false, or convolutional networks on a CPU, "
+                     "where it does not pay); each run trains alone")
+    power, warnings = _power(study, out)
+    return [*lines, "", *power], warnings
+
+
+def _power(study: Study, out: str | Path | None) -> tuple[list[str], list[str]]:
+    """The power arithmetic before any training: what the seeds and cases can find."""
+    from ..stats.power import HOPELESS, plan_power
+
+    tested = [p for p in study.cases[1:] if p.same_as != "baseline"]
+    if not tested:
+        return ["statistics: no case that changes training, so nothing to decide"], []
+    spread, band = _baseline_spread(study, out)
+    power = plan_power(study.design(), len(tested), spread, band)
+    warnings = []
+    if not power.can_decide:
+        warnings.append(f"WARNING: with these seeds and {len(tested)} cases no verdict is reachable: no change smaller "
+                        f"than {HOPELESS:g} seed-SDs beyond the band, and no count of failed runs, can be shown. Give "
+                        "more seeds (seeds = { min = 3, max = 12 } adds them only where needed), or fewer cases.")
+    elif power.detectable > 3:
+        warnings.append(f"warning: only changes larger than the band plus {power.detectable:.1f} seed-SDs can be found; "
+                        "more seeds (or adaptive seeds) find smaller ones.")
+    return power.lines(study.meta.metric), warnings
+
+
+def _baseline_spread(study: Study, out: str | Path | None) -> tuple[float | None, float | None]:
+    """(seed-SD, band) of the primary metric from the baseline's runs, once a study folder has them."""
+    import numpy as np
+
+    from ..storage.index import StudyStore
+    from ..storage.results import n_classes, study_table
+    from ..storage.studyfolder import resolve_study
+    from ..verdicts.compare import equivalence_band
+
+    folder = Path(out) if out else resolve_study(study.path, None)[1]
+    if not (folder / "index.sqlite").is_file():
+        return None, None
+    rows = [r.row for r in study_table(study, StudyStore(folder)) if r.row.case == "baseline"]
+    classes = n_classes(study)
+    values = [r.metrics[study.meta.metric] for r in rows if r.usable(classes) and study.meta.metric in r.metrics]
+    if len(values) < 2:
+        return None, None
+    first = study.seeds[: study.design().baseline_looks[0]]
+    band = equivalence_band([r.metrics[study.meta.metric] for r in rows if r.seed in first and r.usable(classes)
+                             and study.meta.metric in r.metrics], study.meta.equivalence, study.meta.equivalence_abs)
+    return float(np.std(values, ddof=1)), band

@@ -85,13 +85,13 @@ def summary_of(study_dir: str | Path) -> str:
     return after.split("\n\n", 1)[0].strip()
 
 
-def write_report(path: str | Path, data_root: str | Path | None = None, floor: bool = True) -> tuple[StudyResults, Path]:
+def write_report(path: str | Path, floor: bool = True) -> tuple[StudyResults, Path]:
     """Analyse the study in folder ``path`` and write its three report files, then its stamp."""
     from ..storage.studyfolder import study_folder
     from . import html, markdown
 
     stamp = inputs_hash(study_folder(path))
-    res = collect(path, floor=floor, data_root=data_root)
+    res = collect(path, floor=floor)
     folder = res.out / "report"
     (folder / STAMP).unlink(missing_ok=True)  # until every file is written, the report is not current
     write_text(folder / "report.md", markdown.render(res))

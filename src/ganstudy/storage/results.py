@@ -23,6 +23,7 @@ class RunInfo:
     wall_seconds: float | None
     described: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (phases.py), where recorded
+    floor: dict[str, Any] | None = None  # real images scored as its samples were, where the run recorded it
 
     @property
     def trained_together(self) -> frozenset[str]:
@@ -72,6 +73,7 @@ def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
             rec = store.get(run_hash)
             status, metrics, final, wall, run_dir, described, gave_up = Status.PENDING, {}, {}, None, None, {}, False
             phases: dict[str, float] = {}
+            floor = None
             if rec is not None:
                 run_dir = store.run_dir(rec)
                 status = store.state(rec)
@@ -81,6 +83,7 @@ def study_table(study: Study, store: StudyStore) -> list[RunInfo]:
                     status, result, described = DAMAGED, result or {}, described or {}
                 metrics, final, wall = result.get("metrics") or {}, result.get("final") or {}, result.get("wall_seconds")
                 phases = result.get("phases") or {}
+                floor = result.get("floor") if isinstance(result.get("floor"), dict) else None
             row = RunRow(plan.id, seed, status, metrics, final, run_hash, gave_up)
-            runs.append(RunInfo(row, run_dir, cfg.flat(), wall, described, phases))
+            runs.append(RunInfo(row, run_dir, cfg.flat(), wall, described, phases, floor))
     return runs

@@ -34,6 +34,7 @@ class RunResult:
     metrics: dict[str, float] = field(default_factory=dict)  # the final evaluation
     protocol: dict[str, Any] = field(default_factory=dict)  # how it was measured
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase, every process's (phases.py)
+    floor: dict[str, Any] | None = None  # real images scored like this run's samples (scoring.real_floor)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..base.atomic import write_json
 from ..base.errors import GanstudyError
+from ..base.paths import cache_dir
 from ..data.prepare import TrainingData, load_training_data, unscale
 from ..data.registry import load_split
 from ..metrics.reference import Reference, reference_stats
@@ -143,6 +147,7 @@ class Resources:
     data: Any  # TrainingData
     evaluator: Any = None
     reference: Any = None
+    floor: dict[str, Any] | None = None  # real images scored like a generator (:func:`real_floor`)
 
 
 def load_resources(cfg: RunConfig, data_root: str | Path | None, log: Callable[[str], None] | None = None) -> Resources:
@@ -153,4 +158,26 @@ def load_resources(cfg: RunConfig, data_root: str | Path | None, log: Callable[[
         return Resources(data)
     if log:
         log("reference: the evaluator's features of the real images the scores compare with (cached once computed)")
-    return Resources(data, *scoring_setup(cfg, data, data_root))
+    evaluator, reference = scoring_setup(cfg, data, data_root)
+    return Resources(data, evaluator, reference, real_floor(cfg, data, evaluator, reference))
+
+
+def real_floor(cfg: RunConfig, data: TrainingData, evaluator: Any, reference: Reference) -> dict[str, Any]:
+    """The floor a generator's scores are read against: ``eval.samples`` real training images
+    scored against the reference exactly as a generator's samples are. Made with the
+    reference and cached beside it (once a machine), so that a run records it and a report
+    reads it from the runs, never loading data or an evaluator itself."""
+    n = min(cfg.eval.samples, len(data.train))
+    key = json.dumps([reference.key, evaluator.id, n, cfg.eval.metrics, data.description])
+    path = cache_dir() / "floor" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+    try:
+        floor = json.loads(path.read_text())
+        if isinstance(floor, dict) and isinstance(floor.get("metrics"), dict):
+            return floor
+    except (OSError, ValueError):
+        pass  # not made yet, or damaged: made again
+    scored = score_images(evaluator, reference, data.train.images[:n], cfg.eval.metrics)
+    floor = {"metrics": scored["metrics"],
+             "note": f"{n} real training images scored against the reference ({reference.description})"}
+    write_json(path, floor)
+    return floor

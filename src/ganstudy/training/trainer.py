@@ -197,6 +197,7 @@ class Trainer:
         scored = self.evaluate(finished.total_iterations, final=True)
         if scored is not None:
             finished.metrics, finished.protocol = scored["metrics"], scored["protocol"]
+        finished.floor = self.resources.floor if finished.metrics else None
         write_json(self.dir / "result.json", finished.to_json())
         write_json(self.dir / "config.json", self.describe())
         return finished
@@ -311,6 +312,8 @@ class Trainer:
 
     def finish(self, result: RunResult) -> None:
         result.phases = self.clock.to_json()
+        if result.metrics:
+            result.floor = self.resources.floor
         if result.status != Status.INTERRUPTED:  # result.json exists only for runs that ended
             write_json(self.dir / "result.json", result.to_json())
         self.write_status(result.status, result.iterations, reason=result.reason)

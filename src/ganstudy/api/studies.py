@@ -1,18 +1,5 @@
-"""The Python API: what the ``ganstudy`` command does, for a notebook or a script.
-
-    import ganstudy as gs
-    study = gs.load("studies/quickstart.toml", set={"train.iterations": 300})
-    gs.plan(study)                                   # the cases, what each changes, its runs
-    folder = gs.run(study, out="runs/quickstart")    # trains what is missing; resumes; safe to re-run
-    folder.verdicts()                                # a row a case: verdict, difference, interval, p
-    folder.runs().to_pandas()                        # a row a case x seed: every metric (pandas extra)
-    folder.report()                                  # writes report/; shows inline in Jupyter
-
-Every function takes what the CLI takes and raises :class:`ganstudy.GanstudyError` with the
-CLI's message for a user mistake. Tables are :class:`Records`: a list of plain dicts that
-Jupyter shows as a table and ``to_pandas()`` turns into a DataFrame. The CLI is a layer over
-these functions, so the two cannot drift apart.
-"""
+"""Studies from Python and for the CLI: load and plan a study, run it, and read a study
+folder's runs, verdicts and report as values (``Records``: plain dicts)."""
 
 from __future__ import annotations
 
@@ -22,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base.errors import GanstudyError
-from .base.status import Status
-from .execution.runner import StudySummary
-from .spec.study import Study
+from ..base.errors import GanstudyError
+from ..base.status import Status
+from ..execution.runner import StudySummary
+from ..spec.study import Study
 
 
 class Records(list):
@@ -69,7 +56,7 @@ def overrides(values: Mapping[str, Any] | Sequence[str] | None) -> list[str]:
 def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None) -> Study:  # noqa: A002
     """A study file (or a study folder) loaded and every case validated, with ``set`` applied
     to every case (``{"train.iterations": 300}``)."""
-    from .storage.studyfolder import open_study
+    from ..storage.studyfolder import open_study
 
     loaded, _, given = open_study(study, overrides=overrides(set))
     loaded.source, loaded.overrides = Path(study), given
@@ -78,7 +65,7 @@ def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None
 
 def plan(study: Study | str | Path) -> Records:
     """The cases of a study: what each changes and how many runs it trains (``ganstudy plan``)."""
-    from .report.plan import plan_rows
+    from ..report.plan import plan_rows
 
     loaded = study if isinstance(study, Study) else load(study)
     return Records(plan_rows(loaded))
@@ -93,15 +80,15 @@ def run(study: Study | str | Path, out: str | Path | None = None, *, set: Mappin
     again resumes, or does nothing once everything has ended. ``live=False`` prints plain
     progress lines (a notebook's output), ``None`` a live view on a terminal. With
     ``live_report`` the report is rewritten as runs end ("partial: N of M runs")."""
-    from .execution.runner import run_study
-    from .report.live import LiveReport
+    from ..execution.runner import run_study
+    from ..report.live import LiveReport
 
     path, given = (study.source or study.path, study.overrides) if isinstance(study, Study) else (Path(study), [])
     summary = run_study(path, out, seeds=seeds, max_seeds=max_seeds, workers=workers, executor=executor,
                         executor_options=executor_options, data_root=data_root, device=device,
                         overrides=overrides(set) or given or None, live=live, retry_failed=retry_failed,
-                        on_run_end=LiveReport(data_root) if live_report else None)
-    folder = StudyFolder(summary.out, summary, data_root)
+                        on_run_end=LiveReport() if live_report else None)
+    folder = StudyFolder(summary.out, summary)
     ended_now = summary.counts.get(Status.COMPLETE, 0) + summary.counts.get(Status.DIVERGED, 0)
     if report and not (summary.interrupted and not ended_now):
         folder.report()
@@ -109,10 +96,11 @@ def run(study: Study | str | Path, out: str | Path | None = None, *, set: Mappin
 
 
 def open(folder: str | Path, data_root: str | Path | None = None) -> StudyFolder:  # noqa: A001
-    """A study folder that ``run`` (or ``ganstudy run``) wrote, to read or report."""
-    from .storage.studyfolder import study_folder
+    """A study folder that ``run`` (or ``ganstudy run``) wrote, to read or report. (``data_root``
+    is accepted for older callers: a report reads its runs, never the data.)"""
+    from ..storage.studyfolder import study_folder
 
-    return StudyFolder(study_folder(folder), None, data_root)
+    return StudyFolder(study_folder(folder))
 
 
 @dataclass
@@ -146,22 +134,21 @@ class StudyFolder:
 
     path: Path
     summary: StudySummary | None = None  # what the ``run`` that returned it did
-    data_root: str | Path | None = None
 
     def study(self) -> Study:
         return load(self.path)
 
     def status(self) -> Records:
         """A row a case x seed: its state, progress, wall time and final losses (``ganstudy status``)."""
-        from .storage.studyfolder import status_rows
+        from ..storage.studyfolder import status_rows
 
         return Records(status_rows(self.path)[1])
 
     def runs(self) -> Records:
         """A row a case x seed: identity, status, every metric and the final losses."""
-        from .report.collect import collect
+        from ..report.collect import collect
 
-        res = collect(self.path, floor=False, data_root=self.data_root)
+        res = collect(self.path, floor=False)
         rows = Records()
         for r in res.runs:
             plan = res.study.case(r.row.case)
@@ -175,9 +162,9 @@ class StudyFolder:
         """A row a case: its verdict on ``metric`` (the study's primary metric by default), the
         medians, the difference with its interval, the p-values and the reason. A figure no
         test gave (a case that does not change training, one not analysed yet) is None."""
-        from .report.collect import collect
+        from ..report.collect import collect
 
-        res = collect(self.path, floor=False, data_root=self.data_root)
+        res = collect(self.path, floor=False)
         metric = metric or res.primary
         if metric not in res.comparisons:
             raise GanstudyError(f"{self.path}: no verdicts on {metric!r} (yet); metrics: {', '.join(res.comparisons)}.")
@@ -195,12 +182,51 @@ class StudyFolder:
 
     def report(self, rewrite: bool = False) -> Report:
         """The report, written now unless it is current (made from these very results)."""
-        from .report.write import is_current, summary_of, write_report
+        from ..report.write import is_current, summary_of, write_report
 
         if rewrite or not is_current(self.path):
-            res, folder = write_report(self.path, data_root=self.data_root)
+            res, folder = write_report(self.path)
             return Report(folder, res.summary, res.warnings)
         return Report(self.path / "report", summary_of(self.path), [])
 
     def _repr_html_(self) -> str:
         return self.report()._repr_html_()
+
+
+def plan_notes(study: Study, out: str | Path | None = None) -> tuple[list[str], list[str]]:
+    """What ``ganstudy plan`` says under its table (sweeps, bf16, runs and stacks, power):
+    (lines, warnings). ``out`` is the study folder whose baseline runs give the power its spread."""
+    from ..report.plan import plan_notes as notes
+
+    return notes(study, out)
+
+
+def estimate(study: Study, data_root: str | Path | None = None) -> list[str]:
+    """The study's wall time on this machine, from a few timed iterations of each distinct
+    architecture (``ganstudy plan --estimate``), as lines; a GanstudyError where it cannot be timed."""
+    from ..execution.estimate import estimate as timed
+
+    return timed(study, data_root).lines()
+
+
+def add_seeds(folder: str | Path, n: int) -> list[int] | Any:
+    """Give a study folder more seeds (``ganstudy add-seeds``): a fixed study's new list of
+    seeds, or an adaptive study's new range (``min``, ``max``). ``run(folder)`` trains them."""
+    from ..storage.studyfolder import add_seeds as add
+
+    return add(folder, n)
+
+
+def promote(folder: str | Path, case: str, out: str | Path | None = None, force: bool = False) -> Path:
+    """Write a new study file whose baseline is ``case`` of a study folder (``ganstudy promote``)."""
+    from ..storage.lineage import promote as write
+
+    return write(folder, case, out, force)
+
+
+def watch(folder: str | Path, every: float = 10.0) -> int:
+    """Rewrite a study folder's report every ``every`` seconds while its runs end (``ganstudy
+    report --watch``), until Ctrl-C."""
+    from ..report.live import watch as follow
+
+    return follow(folder, every)
