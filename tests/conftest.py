@@ -155,3 +155,16 @@ def write_tiny_study(folder: Path, name: str = "tiny", iterations: int = 20, che
     path = folder / file
     path.write_text(TINY_STUDY.format(name=name, iterations=iterations, checkpoint_every=checkpoint_every, extra=extra))
     return path
+
+
+def installed_package(site: Path, name: str, code: str, group: str, entry: str) -> dict[str, str]:
+    """A package ``name`` (its ``__init__`` is ``code``) installed in ``site`` with one entry
+    point ``entry`` in ``group``, as pip would leave it; returns the environment of a fresh
+    interpreter that sees it (and nothing else of this one)."""
+    (site / name).mkdir(parents=True)
+    (site / name / "__init__.py").write_text(code)
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{entry} = {name}\n")
+    return {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}

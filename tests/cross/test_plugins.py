@@ -163,16 +163,12 @@ def test_train_imports_a_module_named_on_the_command_line(plugin, tmp_path, monk
 def test_installed_entry_points_are_found_in_any_process(tmp_path):
     """A package that declares ``ganstudy.losses`` is loaded in a fresh interpreter (a worker)
     without anyone importing it, and a broken one is named."""
+    from conftest import installed_package
+
     site = tmp_path / "site"
-    (site / "plugged_pkg").mkdir(parents=True)
-    (site / "plugged_pkg" / "__init__.py").write_text(
-        "from ganstudy.models.losses import GanLoss, clipped_bce, register\n"
-        "register(GanLoss('entry-bce', 'sigmoid', 0.5, clipped_bce, clipped_bce, summary='from an entry point'))\n")
-    info = site / "plugged_pkg-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plugged-pkg\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[ganstudy.losses]\nentry = plugged_pkg\n")
-    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
+    env = installed_package(site, "plugged_pkg", "from ganstudy.models.losses import GanLoss, clipped_bce, register\n"
+                            "register(GanLoss('entry-bce', 'sigmoid', 0.5, clipped_bce, clipped_bce, "
+                            "summary='from an entry point'))\n", "ganstudy.losses", "entry")
     code = "from ganstudy.cli.main import main; import sys; sys.exit(main(['losses']))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr

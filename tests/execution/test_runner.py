@@ -342,3 +342,19 @@ def test_a_case_fine_tuned_seed_by_seed_as_a_study_step(tmp_path, capsys):
     assert "no case 'nope'" in capsys.readouterr().err
     assert main(["finetune", str(out), "lr-high"]) == 2
     assert "give the new settings" in capsys.readouterr().err
+
+
+def test_run_options_are_one_value_and_a_misspelt_option_is_refused(tmp_path):
+    """``run_study(path, out, RunOptions(...))`` or the same fields as keywords; a keyword
+    that names no option is a TypeError before anything is opened or written."""
+    from dataclasses import replace
+
+    from ganstudy.execution.runner import RunOptions
+
+    options = RunOptions(workers=2, device="cpu")
+    assert replace(options, workers=1) == RunOptions(workers=1, device="cpu")
+    with pytest.raises(TypeError):
+        RunOptions(2)  # keywords only: fourteen options are not read by position
+    with pytest.raises(TypeError, match="wokers"):
+        run_study(tmp_path / "missing.toml", tmp_path / "out", options, wokers=1)
+    assert not (tmp_path / "out").exists()

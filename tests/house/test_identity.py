@@ -8,6 +8,7 @@ import json
 import tarfile
 from pathlib import Path
 
+import ganstudy
 from ganstudy.cli.main import main
 from ganstudy.spec.study import load_study
 
@@ -42,4 +43,7 @@ def test_a_study_folder_written_by_an_earlier_ganstudy_resumes(tmp_path, shared_
     assert {p: p.read_bytes() for p in old} == old
     results = sorted(folder.glob("runs/*/*/result.json"))
     assert len(results) == 6 and all(json.loads(p.read_text())["status"] == "complete" for p in results)
-    assert (folder / "report" / "report.md").is_file()
+    runs = [r for r in ganstudy.open(folder).runs() if r["case"] != "log-less-often"]  # it shares the baseline's
+    assert sorted((r["case"], r["seed"]) for r in runs) == [(c, s) for c in ("baseline", "scale-zero-one") for s in (0, 1, 2)]
+    assert all(r["status"] == "complete" and r["fid"] > 0 for r in runs)
+    assert "# Study: quickstart" in (folder / "report" / "report.md").read_text()

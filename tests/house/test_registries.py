@@ -64,17 +64,11 @@ def test_registration_by_decorator_gives_the_function_back():
 
 
 def test_an_installed_executor_is_found_by_its_entry_point(tmp_path):
-    site = tmp_path / "site"
-    (site / "my_exec").mkdir(parents=True)
-    (site / "my_exec" / "__init__.py").write_text(
-        "from ganstudy.execution.executors import register\n"
-        "register('queue', lambda **options: None)\n")
-    info = site / "my_exec-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-exec\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[ganstudy.executors]\nqueue = my_exec\n")
+    from conftest import installed_package
+
+    env = installed_package(tmp_path / "site", "my_exec", "from ganstudy.execution.executors import register\n"
+                            "register('queue', lambda **options: None)\n", "ganstudy.executors", "queue")
     code = "from ganstudy.execution.executors import names; print(names())"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['local', 'ray', 'queue']"

@@ -113,7 +113,9 @@ set = {{ "optim.lr" = 0.002 }}
     assert result["protocol"]["evaluator"].startswith("unlabelled-")
     res, _ = write_report(tmp_path / "out")
     assert any("label-free evaluator" in w for w in res.warnings)
-    assert res.verdict("lr-high") is not None
+    verdict = res.verdict("lr-high")
+    assert verdict.metric == "fid" and verdict.verdict in ("improves", "worsens", "no effect", "inconclusive")
+    assert verdict.seeds == 2 and verdict.diff is not None  # tested: a difference of the label-free FIDs
 
 
 class _StandInInception(torch.nn.Module):

@@ -80,14 +80,15 @@ def run(study: Study | str | Path, out: str | Path | None = None, *, set: Mappin
     again resumes, or does nothing once everything has ended. ``live=False`` prints plain
     progress lines (a notebook's output), ``None`` a live view on a terminal. With
     ``live_report`` the report is rewritten as runs end ("partial: N of M runs")."""
-    from ..execution.runner import run_study
+    from ..execution.runner import RunOptions, run_study
     from ..report.live import LiveReport
 
     path, given = (study.source or study.path, study.overrides) if isinstance(study, Study) else (Path(study), [])
-    summary = run_study(path, out, seeds=seeds, max_seeds=max_seeds, workers=workers, executor=executor,
-                        executor_options=executor_options, data_root=data_root, device=device,
-                        overrides=overrides(set) or given or None, live=live, retry_failed=retry_failed,
-                        on_run_end=LiveReport() if live_report else None)
+    options = RunOptions(seeds=seeds, max_seeds=max_seeds, workers=workers, executor=executor,
+                         executor_options=executor_options, data_root=data_root, device=device,
+                         overrides=overrides(set) or given or None, live=live, retry_failed=retry_failed,
+                         on_run_end=LiveReport() if live_report else None)
+    summary = run_study(path, out, options)
     folder = StudyFolder(summary.out, summary)
     ended_now = summary.counts.get(Status.COMPLETE, 0) + summary.counts.get(Status.DIVERGED, 0)
     if report and not (summary.interrupted and not ended_now):

@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +48,38 @@ class StudySummary:
         return self.skipped == self.runs and not self.gave_up
 
 
-def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | None = None,
-              max_seeds: int | None = None, workers: int | str = 1, executor: str = "local",
-              executor_options: dict[str, Any] | None = None, data_root: str | Path | None = None,
-              device: str = "auto", overrides: list[str] | None = None, live: bool | None = None,
-              max_attempts: int = MAX_ATTEMPTS, retry_failed: bool = False,
-              on_run_end: Callable[[Path], None] | None = None) -> StudySummary:
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """How a study is run (none of it changes what a run computes): which seeds, how many
+    processes where, which device, the overrides of every case, the live view, retries, and
+    what is called as each run ends."""
+
+    seeds: int | None = None  # seeds 0..N-1 instead of the study's
+    max_seeds: int | None = None  # adaptive seeds up to N
+    workers: int | str = 1  # or "auto"
+    executor: str = "local"
+    executor_options: dict[str, Any] | None = None
+    data_root: str | Path | None = None
+    device: str = "auto"
+    overrides: list[str] | None = None  # --set strings applied to every case
+    live: bool | None = None  # None: a live view on a terminal; False: plain lines
+    max_attempts: int = MAX_ATTEMPTS
+    retry_failed: bool = False
+    on_run_end: Callable[[Path], None] | None = None  # the live report
+
+
+def run_study(path: str | Path, out: str | Path | None = None, options: RunOptions | None = None,
+              **changes: Any) -> StudySummary:
     """Train what the study needs. A fixed number of seeds is one round; adaptive seeds
     (``seeds = { min, max }``) take rounds: after each, the cases still undecided (and the
     baseline) get the next look's seeds, until every case is decided or has ``max``. Before
     anything trains, the data and the disk every run needs are checked (``preflight``);
     ``retry_failed`` gives runs that failed too often a new set of attempts; ``on_run_end(folder)``
-    is called as each run ends (the live report)."""
-    study, out_dir, overrides = open_study(path, out, overrides, seeds, max_seeds)
+    is called as each run ends (the live report). ``options`` (or keywords naming its fields)
+    say how: see :class:`RunOptions`."""
+    o = replace(options or RunOptions(), **changes)
+    workers = o.workers
+    study, out_dir, overrides = open_study(path, out, o.overrides, o.seeds, o.max_seeds)
     store = StudyStore(out_dir)
     with store.lock():
         save_study(study, out_dir, overrides)
@@ -75,12 +94,12 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
             need = seeds_needed(study, [r.row for r in study_table(study, store)], classes) \
                 if design.adaptive_ or any(p.finetune_from for p in study.cases) else None
             specs = study.runs(need)
-            if retry_failed:
+            if o.retry_failed:
                 _retry_failed(store, specs)
             waiting: list[str] = []
-            tasks, labels = _tasks(store, study, specs, out_dir, data_root, device, max_attempts, gave_up, waiting)
+            tasks, labels = _tasks(store, study, specs, out_dir, o.data_root, o.device, o.max_attempts, gave_up, waiting)
             if tasks and round_no == 0:
-                preflight.check([s for s in specs if s.run_hash in labels], out_dir, data_root)
+                preflight.check([s for s in specs if s.run_hash in labels], out_dir, o.data_root)
                 _prepare_loggers(study, specs, out_dir)
             round_no += 1
             summary.runs = len(specs)
@@ -88,14 +107,14 @@ def run_study(path: str | Path, out: str | Path | None = None, *, seeds: int | N
             if not tasks:
                 break
             if workers == "auto":
-                workers = auto_workers(len(tasks), device) if executor == "local" else 1
-                if executor == "local":
+                workers = auto_workers(len(tasks), o.device) if o.executor == "local" else 1
+                if o.executor == "local":
                     threads = worker_threads(workers)
                     print(f"--workers auto: {workers} worker process{'es' if workers > 1 else ''}, "
                           f"{threads} torch thread{'s' if threads > 1 else ''} each", file=sys.stderr)
             title = _round_title(design, need, round_no, same_as_baseline(study)) if design.adaptive_ else None
-            _dispatch(store, tasks, labels, summary, executor, {"workers": workers, **(executor_options or {})}, live,
-                      title, on_run_end)
+            _dispatch(store, tasks, labels, summary, o.executor, {"workers": workers, **(o.executor_options or {})}, o.live,
+                      title, o.on_run_end)
             ran.update(t.run_hash for t in tasks)
             if summary.interrupted or summary.counts.get(Status.FAILED) or summary.busy or (not design.adaptive_ and not waiting):
                 break
@@ -224,26 +243,46 @@ def group_seeds(tasks: list[RunTask], workers: int = 1) -> list[RunTask]:
 def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], summary: StudySummary,
               executor_name: str, options: dict[str, Any], live: bool | None, title: str | None = None,
               on_run_end: Callable[[Path], None] | None = None) -> None:
+    """One round: the tasks to an executor, each start and outcome into the index, the view and
+    the summary; a first Ctrl-C at the driver stops the round (the runs save), a second at once."""
     executor = create_executor(executor_name, **options)
     view = StudyProgress(tasks, labels, live=live, title=title)
-    tasks = group_seeds(tasks, executor.slots())
-    stop = {"requested": False}
+    round_ = _Round(store, summary, view, on_run_end)
+    catch = executor.name != "local" or options.get("workers", 1) > 1  # in process, the run's own handler does
+    previous = signal.signal(signal.SIGINT, round_.request_stop) if catch else None
+    try:
+        executor.run(group_seeds(tasks, executor.slots()), round_.on_start, round_.on_outcome, view.progress,
+                     round_.should_stop)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        view.close()
 
-    def on_start(task: RunTask) -> None:
+
+class _Round:
+    """What a round's executor calls back: a task started, a run's outcome, should it stop."""
+
+    def __init__(self, store: StudyStore, summary: StudySummary, view: StudyProgress,
+                 on_run_end: Callable[[Path], None] | None) -> None:
+        self.store, self.summary, self.view, self.on_run_end = store, summary, view, on_run_end
+        self.tick = getattr(on_run_end, "tick", None)  # the live report: what it held back, once it may
+        self.stop_requested = False
+
+    def on_start(self, task: RunTask) -> None:
         for run in task.runs:
-            rec = store.get(run.run_hash)
+            rec = self.store.get(run.run_hash)
             assert rec is not None
             rec.status, rec.started, rec.error = Status.RUNNING, time.time(), None
-            store.record(rec)
-            view.started(run)
+            self.store.record(rec)
+            self.view.started(run)
 
-    def on_outcome(outcome: TaskOutcome) -> None:
-        rec = store.get(outcome.run_hash)
+    def on_outcome(self, outcome: TaskOutcome) -> None:
+        rec, summary = self.store.get(outcome.run_hash), self.summary
         assert rec is not None
         if outcome.status == Status.BUSY:  # another process trains it: nothing happened to it here
             summary.counts[Status.BUSY] += 1
             summary.busy.append(outcome.error or outcome.run_hash)
-            view.ended(outcome)
+            self.view.ended(outcome)
             return
         rec.status, rec.host, rec.ended = outcome.status, outcome.host, outcome.ended
         if outcome.status == Status.FAILED:
@@ -253,32 +292,22 @@ def _dispatch(store: StudyStore, tasks: list[RunTask], labels: dict[str, str], s
             rec.wall_seconds = outcome.result.get("wall_seconds")
             rec.iterations = outcome.result.get("iterations")
             rec.final = json.dumps(outcome.result.get("final") or {})
-        store.record(rec)
+        self.store.record(rec)
         summary.counts[outcome.status] += 1
         if outcome.status == Status.INTERRUPTED:
-            stop["requested"] = True
+            self.stop_requested = True
             summary.interrupted = True
-        view.ended(outcome)
-        if on_run_end is not None and outcome.status != Status.INTERRUPTED:
-            on_run_end(store.root)
+        self.view.ended(outcome)
+        if self.on_run_end is not None and outcome.status != Status.INTERRUPTED:
+            self.on_run_end(self.store.root)
 
-    def request_stop(signum, frame) -> None:  # noqa: ANN001
-        if stop["requested"]:
+    def request_stop(self, signum, frame) -> None:  # noqa: ANN001 - a signal handler
+        if self.stop_requested:
             raise KeyboardInterrupt
-        stop["requested"] = True
-        summary.interrupted = True
+        self.stop_requested = True
+        self.summary.interrupted = True
 
-    previous = signal.signal(signal.SIGINT, request_stop) if executor.name != "local" or options.get("workers", 1) > 1 else None
-    try:
-        tick = getattr(on_run_end, "tick", None)  # the live report: what it held back, once it may
-
-        def should_stop() -> bool:
-            if tick is not None:
-                tick(store.root)
-            return stop["requested"]
-
-        executor.run(tasks, on_start, on_outcome, view.progress, should_stop)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-        view.close()
+    def should_stop(self) -> bool:
+        if self.tick is not None:
+            self.tick(self.store.root)
+        return self.stop_requested
