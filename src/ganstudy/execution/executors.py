@@ -45,17 +45,15 @@ def create(name: str, **options: Any) -> Executor:
     return EXECUTORS.get(name)(**options)
 
 
+@EXECUTORS.decorator("local")
 def _local(**options: Any) -> Executor:
     from .local import LocalExecutor
 
     return LocalExecutor(**options)
 
 
+@EXECUTORS.decorator("ray")
 def _ray(**options: Any) -> Executor:
     from .ray import RayExecutor  # Ray itself is imported only here, only when chosen
 
     return RayExecutor(**options)
-
-
-register("local", _local)
-register("ray", _ray)

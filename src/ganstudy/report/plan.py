@@ -8,8 +8,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..machine.precision import plan_line
 from ..spec.identity import PRESENTATION_KEYS
 from ..spec.study import CasePlan, Study
+from ..stats.power import HOPELESS, plan_power
+from ..storage.index import StudyStore
+from ..storage.results import n_classes, study_table
+from ..storage.studyfolder import resolve_study
+from ..training.stack import batching_pays, stack_key
+from ..verdicts.compare import equivalence_band
 
 
 def _short(value: Any) -> str:
@@ -63,9 +70,6 @@ def plan_notes(study: Study, out: str | Path | None = None) -> tuple[list[str], 
     """What ``ganstudy plan`` says under its table: the sweeps, where bf16 runs, how many runs
     train and how they stack, and what the seeds can find (the power arithmetic, from the
     baseline's runs when a study folder has them). Returns (lines, warnings)."""
-    from ..machine.precision import plan_line
-    from ..training.stack import batching_pays, stack_key
-
     lines = [*sweep_lines(study), plan_line({p.id: p.config.train.precision for p in study.cases})]
     runs = study.runs()
     total = sum(len(study.case_seeds(p.id)) for p in study.cases)
@@ -89,8 +93,6 @@ def plan_notes(study: Study, out: str | Path | None = None) -> tuple[list[str], 
 
 def _power(study: Study, out: str | Path | None) -> tuple[list[str], list[str]]:
     """The power arithmetic before any training: what the seeds and cases can find."""
-    from ..stats.power import HOPELESS, plan_power
-
     tested = [p for p in study.cases[1:] if p.same_as != "baseline"]
     if not tested:
         return ["statistics: no case that changes training, so nothing to decide"], []
@@ -111,10 +113,6 @@ def _baseline_spread(study: Study, out: str | Path | None) -> tuple[float | None
     """(seed-SD, band) of the primary metric from the baseline's runs, once a study folder has them."""
     import numpy as np
 
-    from ..storage.index import StudyStore
-    from ..storage.results import n_classes, study_table
-    from ..storage.studyfolder import resolve_study
-    from ..verdicts.compare import equivalence_band
 
     folder = Path(out) if out else resolve_study(study.path, None)[1]
     if not (folder / "index.sqlite").is_file():
