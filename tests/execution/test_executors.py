@@ -27,6 +27,8 @@ RAY = [pytest.param(name, marks=pytest.mark.ray) if name == "ray" else name for 
 @pytest.fixture(scope="module")
 def ray_instance():
     ray = need_ray()
+    if ray.is_initialized():  # a study earlier in this process kept its local Ray (as the executor does): this one's own
+        ray.shutdown()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"GANSTUDY_OFFLINE": "1", "OMP_NUM_THREADS": "1"}})
     yield ray
