@@ -47,3 +47,21 @@ def test_a_study_folder_written_by_an_earlier_ganstudy_resumes(tmp_path, shared_
     assert sorted((r["case"], r["seed"]) for r in runs) == [(c, s) for c in ("baseline", "scale-zero-one") for s in (0, 1, 2)]
     assert all(r["status"] == "complete" and r["fid"] > 0 for r in runs)
     assert "# Study: quickstart" in (folder / "report" / "report.md").read_text()
+
+
+def test_the_stacking_keys_first_name_is_read_as_train_stack_and_moves_no_hash(tmp_path):
+    """``train.vectorize_seeds`` (its name before the move) in a study file's [baseline], in
+    ``--set`` and in an old run's config.json is ``train.stack``, and the run hash is the
+    default's: the key is a presentation key under either name."""
+    from ganstudy.spec.config import RunConfig
+    from ganstudy.spec.layers import Layer, build_config, config_from_json, parse_overrides
+
+    default = RunConfig().run_hash()
+    by_set = build_config([parse_overrides(["train.vectorize_seeds=false"])])
+    by_file = build_config([Layer("study.toml [baseline]", {"train.vectorize_seeds": False})])
+    old_json = RunConfig(train={"stack": False}).model_dump(mode="json")
+    old_json["train"]["vectorize_seeds"] = old_json["train"].pop("stack")
+    from_json = config_from_json({"config": old_json})
+    for cfg in (by_set, by_file, from_json):
+        assert cfg.train.stack is False and cfg.run_hash() == default
+    assert build_config([Layer("new", {"train.stack": False})]) == by_set

@@ -205,3 +205,19 @@ def test_the_floor_is_recorded_by_the_runs_and_read_by_the_report_without_data(s
     res, _ = write_report(study_dir)
     assert res.floor == recorded[0]["metrics"] and res.floor_note == recorded[0]["note"]
     assert f"{recorded[0]['metrics']['fid']:.4g}" in (study_dir / "report" / "report.md").read_text()
+
+
+def test_the_floors_absence_is_said_as_it_is():
+    """No scored baseline run (all diverged, or none ended): 'not available yet'; scored runs
+    from before runs recorded it: 'not recorded'; a recorded floor is taken as it is."""
+    from ganstudy.report.collect import recorded_floor
+    from ganstudy.storage.results import RunInfo
+    from ganstudy.verdicts.compare import RunRow
+
+    def run(metrics, floor=None, case="baseline", status="complete"):
+        return RunInfo(RunRow(case, 0, status, metrics, {}, "h"), None, {}, None, floor=floor)
+
+    assert recorded_floor([run({}, status="diverged")])[1].startswith("real-vs-real floor not available yet")
+    assert "scored by an earlier ganstudy" in recorded_floor([run({"fid": 5.0})])[1]
+    floor = {"metrics": {"fid": 4.5}, "note": "300 real training images"}
+    assert recorded_floor([run({"fid": 9.0}, case="lr"), run({"fid": 5.0}, floor)]) == ({"fid": 4.5}, floor["note"])

@@ -60,13 +60,13 @@ class Registry(Generic[T]):
         self._origins[name] = origin
         return item
 
-    def decorator(self, name: str, wrap: Callable[[Callable], T] | None = None) -> Callable[[Callable], Callable]:
-        """``@registry.decorator(name)``: register the decorated function (or ``wrap(fn)``) under
-        ``name`` and give the function back unchanged."""
+    def decorator(self, name: str) -> Callable[[Callable], Callable]:
+        """``@registry.decorator(name)``: register the decorated function under ``name`` and give
+        it back unchanged."""
         origin = _caller()
 
         def decorate(fn: Callable) -> Callable:
-            self.register(name, wrap(fn) if wrap else fn, origin)
+            self.register(name, fn, origin)  # type: ignore[arg-type]
             return fn
 
         return decorate

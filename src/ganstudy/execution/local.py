@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from multiprocessing.synchronize import Event as StopFlag
 
 _progress_queue: mp.Queue | None = None
-_stop: list[Callable[[], bool]] = []  # this worker's view of the driver's stop flag (set by _init_worker)
+_should_stop: Callable[[], bool] | None = None  # this worker's view of the driver's stop flag (set by _init_worker)
 #: A task whose worker died this many times is a failure (it is run alone after the first).
 MAX_DEATHS = 2
 
@@ -60,11 +60,11 @@ def die_with_parent() -> None:
 
 
 def _init_worker(progress_queue: mp.Queue, stop: StopFlag, threads: int) -> None:
-    global _progress_queue
+    global _progress_queue, _should_stop
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _progress_queue = progress_queue
-    _stop.append(stop.is_set)  # the driver was asked to stop: each run saves and stops
+    _should_stop = stop.is_set  # the driver was asked to stop: each run saves and stops
     from ..machine.cores import use_threads
 
     use_threads(threads)
@@ -76,7 +76,7 @@ def _report(run_hash: str, done: int, total: int) -> None:
 
 
 def _execute_in_worker(task: RunTask) -> list[TaskOutcome]:
-    return run_task(task, _report, _stop[0])
+    return run_task(task, _report, _should_stop)
 
 
 class LocalExecutor:

@@ -162,9 +162,12 @@ def _has(rows: list[RunRow], metric: str) -> bool:
 def recorded_floor(runs: list[RunInfo]) -> tuple[dict[str, float], str]:
     """Real images scored like a generator, as the baseline's runs recorded it when their
     reference was made (``training.scoring.real_floor``): the report computes nothing."""
-    for r in runs:
-        if r.row.case == "baseline" and r.floor and isinstance(r.floor.get("metrics"), dict):
+    scored = [r for r in runs if r.row.case == "baseline" and r.row.metrics]
+    for r in scored:
+        if r.floor and isinstance(r.floor.get("metrics"), dict):
             return r.floor["metrics"], str(r.floor.get("note", ""))
+    if not scored:
+        return {}, "real-vs-real floor not available yet: no run of the baseline has been scored"
     return {}, ("real-vs-real floor not recorded: the baseline's runs were scored by an earlier ganstudy "
                 "(`ganstudy eval --real DATASET` measures one)")
 

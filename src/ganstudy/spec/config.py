@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .identity import digest, training_keys
 
@@ -206,7 +206,7 @@ class TrainConfig(_Section):
         0.5, gt=0, description="logged D loss and accuracy = this * (real + fake), as Keras-GAN averaged [loss, acc] "
         "(presentation)")
     stack: bool = Field(
-        True, validation_alias=AliasChoices("stack", "vectorize_seeds"),  # its first name, in older study folders
+        True,
         description="ganstudy run trains runs that can train together (a case's seeds, and cases differing only in "
         "lr, Adam, schedule, scaling, loss or dropout rate) as one stacked model, each its own run; equal to "
         "separate runs up to float rounding (presentation). Also accepted by its first name, train.vectorize_seeds")

@@ -49,9 +49,9 @@ LATER_KEYS = {
     "train.precision": "fp32",
 }
 
-#: Keys renamed after runs were written with them: the old name is read as the new one
-#: (in study files, --set and the config.json of old runs), and both are presentation keys,
-#: so no run hash moves.
+#: Keys renamed after runs were written with them: the old name is read as the new one by
+#: ``layers.build_config``, which every saved config passes through (study files, --set, the
+#: study folder's copies, a run's config.json); both are presentation keys, so no hash moves.
 RENAMED_KEYS = {"train.vectorize_seeds": "train.stack"}
 
 
