@@ -221,3 +221,20 @@ def test_the_floors_absence_is_said_as_it_is():
     assert "scored by an earlier ganstudy" in recorded_floor([run({"fid": 5.0})])[1]
     floor = {"metrics": {"fid": 4.5}, "note": "300 real training images"}
     assert recorded_floor([run({"fid": 9.0}, case="lr"), run({"fid": 5.0}, floor)]) == ({"fid": 4.5}, floor["note"])
+
+
+def test_a_baseline_alone_is_said_to_have_nothing_to_compare(tmp_path):
+    """A study of its baseline only: its runs are scored, so 'no run has been scored yet' would
+    be false; the report says there is nothing to compare, shows the floor and says '1 seed'."""
+    from conftest import TINY_STUDY
+
+    path = tmp_path / "alone.toml"
+    path.write_text(TINY_STUDY.format(name="alone", iterations=4, checkpoint_every=10, extra="")
+                    .replace("seeds = 2", "seeds = 1").split("[[cases]]")[0])
+    from ganstudy.report.write import write_report
+
+    run_study(path, tmp_path / "out", live=False)
+    write_report(tmp_path / "out")
+    text = (tmp_path / "out" / "report" / "report.md").read_text()
+    assert "no case besides its baseline" in text and "scored yet" not in text
+    assert "Seeds: 1 seed." in text and "Real data scores" in text

@@ -63,6 +63,18 @@ def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None
     return loaded
 
 
+def declared_imports(study: str | Path) -> list[str]:
+    """The modules a study file (or a study folder's file) names in ``[study] imports``, read
+    without importing them: a study file with imports runs their code, and a user is told so first."""
+    from ..spec.layers import load_toml
+    from ..spec.study import declared_imports as checked
+    from ..storage.studyfolder import STUDY_FILE
+
+    path = Path(study)
+    path = path / STUDY_FILE if path.is_dir() else path
+    return checked(load_toml(path), path) if path.is_file() else []  # none there: loading it says why
+
+
 def plan(study: Study | str | Path) -> Records:
     """The cases of a study: what each changes and how many runs it trains (``ganstudy plan``)."""
     from ..report.plan import plan_rows

@@ -33,7 +33,16 @@ def count_or_auto(what: str):  # noqa: ANN201 - an argparse type
 workers_arg = count_or_auto("workers")
 
 
+def say_imports(study: str) -> None:
+    """Name the modules a study file imports before they are imported (they run code)."""
+    names = api.declared_imports(study)
+    if names:
+        print(f"{study} imports {', '.join(names)} ([study] imports): a study file with imports runs its code here "
+              "and in every worker process, so trust it as you would a script.", file=sys.stderr, flush=True)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    say_imports(args.study)
     options = {}
     if args.executor == "ray":
         options = {"address": args.address, "cpus_per_run": args.cpus_per_run, "gpus_per_run": args.gpus_per_run}
@@ -139,6 +148,7 @@ def _table(rows: list[dict[str, str]], columns: Sequence[str], width: int) -> st
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    say_imports(args.study)
     study = api.load(args.study, set=args.set)
     rows = api.plan(study)
     width = shutil.get_terminal_size((120, 24)).columns

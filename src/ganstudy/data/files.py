@@ -95,6 +95,15 @@ def load_mat(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def load_npz(path: Path) -> np.ndarray:
+    # numpy takes a file that is neither a zip (.npz) nor starts as a .npy for a pickle, and says so
+    # ("pickled data"): what the file is not is the clearer message.
+    import zipfile
+
+    if path.suffix != ".npy" and path.is_file() and not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a .npz file (a .npz is a zip archive of arrays, as np.savez writes); it may be "
+                        "cut short, or another kind of file renamed.")
+    if path.suffix == ".npy" and path.is_file() and path.open("rb").read(6) != b"\x93NUMPY":
+        raise DataError(f"{path}: not a .npy file (no NumPy header; np.save writes one).")
     try:
         if path.suffix == ".npy":
             arrays = {"images": np.load(path, allow_pickle=False)}

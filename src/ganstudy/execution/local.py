@@ -79,6 +79,24 @@ def _execute_in_worker(task: RunTask) -> list[TaskOutcome]:
     return run_task(task, _report, _should_stop)
 
 
+def death_cause(pool: ProcessPoolExecutor) -> str:
+    """Why a pool's worker died, from its exit status: a signal by name (SIGKILL is what the
+    kernel's out-of-memory killer sends), else the code it exited with. The pool keeps its
+    processes after it breaks; reading them is the only place the status is."""
+    codes = [p.exitcode for p in (getattr(pool, "_processes", None) or {}).values() if p.exitcode]
+    if not codes:
+        return "killed, or out of memory"
+    code = codes[0]
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "a signal"
+        why = ": most often the kernel's out-of-memory killer" if -code == signal.SIGKILL else ""
+        return f"killed by {name} (signal {-code}{why}; `dmesg` says if memory ran out)"
+    return f"it exited with status {code}"
+
+
 class LocalExecutor:
     name = "local"
 
@@ -135,10 +153,11 @@ class LocalExecutor:
                         except BrokenProcessPool:
                             # A worker died; every task in the pool went with it. Back in the queue,
                             # from their checkpoints, in a new pool; alone from now on.
+                            cause = death_cause(pool)
                             for lost in [task, *running.values()]:
                                 deaths[lost.run_hash] = deaths.get(lost.run_hash, 0) + 1
                                 if deaths[lost.run_hash] >= MAX_DEATHS:
-                                    for outcome in self._died(lost):
+                                    for outcome in self._died(lost, cause):
                                         on_outcome(outcome)
                                 else:
                                     todo.insert(0, lost)
@@ -163,10 +182,10 @@ class LocalExecutor:
         return not alone_now and (not running if suspect else len(running) < self.workers)
 
     @staticmethod
-    def _died(task: RunTask) -> list[TaskOutcome]:
+    def _died(task: RunTask, cause: str) -> list[TaskOutcome]:
         return [TaskOutcome(run.run_hash, Status.FAILED, ended=time.time(),
                             error=f"its worker process died {MAX_DEATHS} times while training it, the last time "
-                                  "alone (killed, or out of memory); its checkpoint is kept")
+                                  f"alone ({cause}); its checkpoint is kept")
                 for run in task.runs]
 
     @staticmethod

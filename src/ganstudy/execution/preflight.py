@@ -20,7 +20,9 @@ MIN_FREE_BYTES = 200 * 2**20
 
 def check(specs: list[RunSpec], out_dir: Path, data_root: str | Path | None) -> None:
     """Raise one GanstudyError listing every problem, or return."""
-    problems = _data_problems(specs, data_root) + _disk_problems(out_dir) + _logger_problems(specs)
+    shapes: dict[str, tuple[int, int, int]] = {}
+    problems = (_data_problems(specs, data_root, shapes) + _memory_problems(specs, shapes) + _disk_problems(out_dir)
+                + _logger_problems(specs))
     if problems:
         raise GanstudyError("the study cannot start: " + " ".join(dict.fromkeys(problems)) +
                             " Nothing was trained; fix this and run the same command again.")
@@ -39,7 +41,13 @@ def _logger_problems(specs: list[RunSpec]) -> list[str]:
     return problems
 
 
-def _data_problems(specs: list[RunSpec], data_root: str | Path | None) -> list[str]:
+def _data_key(spec: RunSpec) -> str:
+    return json.dumps(spec.config.data.model_dump(mode="json", exclude={"scale"}), sort_keys=True)
+
+
+def _data_problems(specs: list[RunSpec], data_root: str | Path | None,
+                   shapes: dict[str, tuple[int, int, int]]) -> list[str]:
+    """Every data file the runs read, loaded once; ``shapes`` gets each data config's image shape."""
     from ..data.prepare import load_training_data
     from ..data.registry import load_split
     from ..training.scoring import reference_choice
@@ -53,7 +61,7 @@ def _data_problems(specs: list[RunSpec], data_root: str | Path | None) -> list[s
         if key not in seen:
             seen[key] = None
             try:
-                load_training_data(cfg.data, data_root)
+                shapes[_data_key(spec)] = load_training_data(cfg.data, data_root).train.shape
                 if choice not in ("holdout", cfg.data.split):  # evaluation reads another split too
                     load_split(cfg.data.dataset, choice, Path(data_root) if data_root else None, cfg.data.path,
                                cfg.data.image_size)
@@ -63,6 +71,33 @@ def _data_problems(specs: list[RunSpec], data_root: str | Path | None) -> list[s
             by_message.setdefault(seen[key], []).append(spec.case)  # type: ignore[arg-type]
     return [f"[case{'s' if len(set(cases)) > 1 else ''} {', '.join(dict.fromkeys(cases))}] {message}"
             for message, cases in by_message.items()]
+
+
+def _memory_problems(specs: list[RunSpec], shapes: dict[str, tuple[int, int, int]]) -> list[str]:
+    """A run that needs more memory than the machine has free fails (or takes the machine
+    down) minutes in: its estimate (``models.footprint``) is checked here, per distinct model."""
+    from ..machine.cores import available_memory
+    from ..models.footprint import footprint, human
+    from ..models.losses import get as get_loss
+
+    free = available_memory()
+    if not free:
+        return []
+    problems = []
+    seen: set[str] = set()
+    for spec in specs:
+        cfg, shape = spec.config, shapes.get(_data_key(spec))
+        key = json.dumps([cfg.model.model_dump(mode="json"), cfg.train.batch_size, cfg.loss.kind, shape])
+        if shape is None or key in seen:
+            continue
+        seen.add(key)
+        need = footprint(cfg.model, shape, get_loss(cfg.loss.kind).d_head, cfg.train.batch_size)
+        if need.bytes > free:
+            problems.append(
+                f"[case {spec.case}] one run needs about {human(need.bytes)} of memory ({need.parameters:,} "
+                f"parameters; train.batch_size = {cfg.train.batch_size}) and this machine has {human(free)} free: "
+                "lower train.batch_size or the model's widths or channels.")
+    return problems
 
 
 def _disk_problems(out_dir: Path) -> list[str]:

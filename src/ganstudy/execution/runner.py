@@ -7,6 +7,7 @@ every run in the index as it starts and ends, and returns a summary. Runs that t
 
 from __future__ import annotations
 
+import errno
 import json
 import signal
 import sys
@@ -148,7 +149,7 @@ def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_roo
         for case_id in [spec.case, *spec.shared_with]:
             store.link(study.meta.name, case_id, spec.seed, spec.run_hash)
         state = store.inspect(rec)
-        rescore = state == Status.COMPLETE and scoring_changed(out_dir / rec.path, spec.config)
+        rescore = state == Status.COMPLETE and scoring_changed(store.run_dir(rec), spec.config)
         if state in ENDED and not rescore:
             continue
         if rec.status == Status.FAILED and rec.attempts >= max_attempts:
@@ -163,9 +164,9 @@ def _tasks(store: StudyStore, study: Study, specs: list, out_dir: Path, data_roo
         labels[spec.run_hash] = run_label(spec.case, spec.seed)
         t = spec.config.train
         tasks.append(RunTask(spec.run_hash, spec.case, spec.seed, spec.config.model_dump(mode="json"),
-                             str((out_dir / rec.path).resolve()), str(data_root) if data_root else None, device,
+                             str(store.run_dir(rec).resolve()), str(data_root) if data_root else None, device,
                              total_iterations=t.iterations or t.epochs,
-                             init_from=str((out_dir / source.path).resolve()) if source else None,
+                             init_from=str(store.run_dir(source).resolve()) if source else None,
                              imports=imports, plugin_paths=paths(imports), study=study.meta.name,
                              study_dir=str(out_dir.resolve())))
     return tasks, labels
@@ -286,7 +287,7 @@ class _Round:
             return
         rec.status, rec.host, rec.ended = outcome.status, outcome.host, outcome.ended
         if outcome.status == Status.FAILED:
-            rec.attempts += 1
+            rec.attempts += 0 if outcome.disk_full else 1  # a full disk is not the run's fault: no attempt used
             rec.error = outcome.error
         if outcome.result:
             rec.wall_seconds = outcome.result.get("wall_seconds")
@@ -294,6 +295,10 @@ class _Round:
             rec.final = json.dumps(outcome.result.get("final") or {})
         self.store.record(rec)
         summary.counts[outcome.status] += 1
+        if outcome.disk_full:  # every other run would fail alike: stop, with the one paragraph a full disk gets
+            self.view.ended(outcome)
+            raise OSError(errno.ENOSPC, f"No space left on device ({rec.path} failed: {outcome.error}; it is "
+                          "recorded as failed, and continues from its last checkpoint)", str(self.store.root))
         if outcome.status == Status.INTERRUPTED:
             self.stop_requested = True
             summary.interrupted = True

@@ -8,6 +8,7 @@ the run folder, so the study goes on.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
@@ -60,6 +61,7 @@ class TaskOutcome:
     status: str  # complete, diverged, interrupted, failed, or busy (another process trains it)
     result: dict[str, Any] | None = None
     error: str | None = None
+    disk_full: bool = False  # it failed because its disk is full: the machine's fault, not the run's
     host: str = field(default_factory=socket.gethostname)
     started: float = 0.0
     ended: float = 0.0
@@ -136,7 +138,8 @@ def execute_group(task: RunTask, progress: ProgressFn | None = None,
         return [TaskOutcome(run.run_hash, Status.BUSY, error=str(exc), started=started, ended=time.time()) for run in runs]
     except Exception as exc:  # noqa: BLE001 - the group's failure is every member's outcome
         messages = [_failed(Path(run.run_dir), exc) for run in runs]
-        return [TaskOutcome(run.run_hash, Status.FAILED, error=m, started=started, ended=time.time())
+        full = disk_full(exc, Path(runs[0].run_dir))
+        return [TaskOutcome(run.run_hash, Status.FAILED, error=m, disk_full=full, started=started, ended=time.time())
                 for run, m in zip(runs, messages)]
     return [TaskOutcome(run.run_hash, r.status, r.to_json(), started=started, ended=time.time())
             for run, r in zip(runs, results)]
@@ -171,7 +174,22 @@ def execute(task: RunTask, progress: ProgressFn | None = None,
     except RunBusy as exc:  # another process trains it (a study left running elsewhere): not a failure
         return TaskOutcome(task.run_hash, Status.BUSY, error=str(exc), started=started, ended=time.time())
     except Exception as exc:  # noqa: BLE001 - a run's failure is an outcome, not the study's crash
-        return TaskOutcome(task.run_hash, Status.FAILED, error=_failed(run_dir, exc), started=started, ended=time.time())
+        return TaskOutcome(task.run_hash, Status.FAILED, error=_failed(run_dir, exc), disk_full=disk_full(exc, run_dir),
+                           started=started, ended=time.time())
+
+
+def disk_full(exc: BaseException, run_dir: Path) -> bool:
+    """Did ``exc`` come from a full disk? An OSError ENOSPC anywhere in its chain (torch's
+    writer wraps it in a RuntimeError), or a disk with (almost) nothing left where the run writes."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    try:
+        return shutil.disk_usage(run_dir if run_dir.exists() else run_dir.parent).free < 2**20
+    except OSError:
+        return False
 
 
 def worker_threads(workers: int) -> int:

@@ -110,3 +110,18 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
         raise GanstudyError(f"--device {name!r}: use auto, cpu or cuda.")
     return torch.device(name)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new allocation can have now (Linux's MemAvailable: free plus what the
+    kernel can reclaim), the physical memory elsewhere; None where neither can be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None

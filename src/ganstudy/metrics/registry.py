@@ -67,9 +67,18 @@ def score(real: Features, fake: Features, metrics: list[str] | None = None) -> d
     return {k: v for k, v in values.items() if k in wanted or k not in registered}
 
 
+#: The fewest images a score is computed from (eval.samples' lowest value).
+MIN_IMAGES = 10
+
+
 def score_images(evaluator: Evaluator, reference: Reference, images: np.ndarray,
                  metrics: list[str] | None = None) -> dict[str, Any]:
     """Score uint8 NHWC images against a reference; the result carries its protocol."""
+    if len(images) < MIN_IMAGES:  # a covariance, and the nearest neighbours of precision and density, need more
+        from ..base.errors import GanstudyError
+
+        raise GanstudyError(f"{len(images)} image{'s' if len(images) != 1 else ''} to score: the metrics need at "
+                            f"least {MIN_IMAGES} (as eval.samples does).")
     return score_embedded(evaluator, reference, *evaluator.embed(images), metrics)
 
 

@@ -73,8 +73,7 @@ class StudyResults:
 
 def collect(path: str | Path, *, floor: bool = True) -> StudyResults:
     study, out, _ = open_study(study_folder(path))
-    store = StudyStore(out)
-    store.rebuild_index()
+    store = StudyStore.reading(out)
     classes = n_classes(study)
     table = study_table(study, store)
     need = seeds_needed(study, [r.row for r in table], classes)
@@ -86,7 +85,13 @@ def collect(path: str | Path, *, floor: bool = True) -> StudyResults:
     follow = {c.case: c.last_look for c in primary}  # other metrics stop where the primary's decisions did
     by_metric = {m: primary if m == study.meta.metric else comparisons(study, rows, m, classes, follow)
                  for m in metric_names}
-    summary = summary_sentence(primary, study.meta.metric) if primary else "No run has been scored yet."
+    scored = study.meta.metric in metric_names
+    if primary:
+        summary = summary_sentence(primary, study.meta.metric)
+    elif scored:  # a baseline alone: scored, with nothing to compare it with
+        summary = "This study has no case besides its baseline, so nothing is compared: its scores are below."
+    else:
+        summary = "No run has been scored yet."
     damaged = sorted({str(r.run_dir.relative_to(out)) for r in runs if r.row.status == DAMAGED and r.run_dir})
     pending = len({r.row.run_hash for r in runs if not r.row.settled})
     if damaged:
@@ -98,7 +103,7 @@ def collect(path: str | Path, *, floor: bool = True) -> StudyResults:
     if pending:
         summary += f" ({pending} of {total} runs have not ended yet: run `ganstudy run {out}`.)"
     floor_values, floor_note = ({}, "")
-    if floor and primary:
+    if floor and scored:
         floor_values, floor_note = recorded_floor(runs)
     headline = failure_headline(runs, classes, study.meta.metric, floor_values.get(study.meta.metric))
     if headline:

@@ -27,7 +27,7 @@ def method_text(res: StudyResults) -> list[str]:
                  "group-sequential boundaries, so looking after every round does not raise the error rates; a case "
                  f"that could not be decided by {design.looks[-1]} seeds stopped early, saying so")
     else:
-        seeds = f"{design.looks[0]} seeds"
+        seeds = f"{design.looks[0]} seed{'s' if design.looks[0] != 1 else ''}"
     pairing = ("each case's runs against the baseline's as two samples (GAN training is chaotic: "
                "runs with the same seed barely pair)" if s.pairing == "none" else
                "each case's runs paired with the baseline's by seed (declared in the study: pairing = \"seed\")")

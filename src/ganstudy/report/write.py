@@ -9,6 +9,7 @@ short by a kill, or older than the results it reads, is made again.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 from .._version import __version__
 from ..base import faults
 from ..base.atomic import write_text
+from ..base.errors import GanstudyError
 from .collect import StudyResults, collect
 from .format import csv_cell
 
@@ -94,9 +96,17 @@ def write_report(path: str | Path, floor: bool = True) -> tuple[StudyResults, Pa
     res = collect(path, floor=floor)
     folder = res.out / "report"
     (folder / STAMP).unlink(missing_ok=True)  # until every file is written, the report is not current
-    write_text(folder / "report.md", markdown.render(res))
-    faults.hit("report")
-    write_text(folder / "report.html", html.render(res))
-    write_text(folder / "results.csv", results_csv(res))
-    write_text(folder / STAMP, stamp + "\n")
+    try:
+        write_text(folder / "report.md", markdown.render(res))
+        faults.hit("report")
+        write_text(folder / "report.html", html.render(res))
+        write_text(folder / "results.csv", results_csv(res))
+        write_text(folder / STAMP, stamp + "\n")
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # The analysis is done; only its files cannot be written: say what it found, then why.
+        raise GanstudyError(f"{res.summary}\nThe report files could not be written: the disk holding {folder} is "
+                            "full. Free some space and run `ganstudy report` again (the files there are as they "
+                            "were: each is replaced whole or not at all).") from None
     return res, folder

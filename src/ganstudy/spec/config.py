@@ -12,7 +12,7 @@ resolved config that is saved with every run shows exactly what ran.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,7 +20,20 @@ from .identity import digest, training_keys
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # strict: a boolean is not a number and "0.001" is not a float (TOML and --set values are
+    # already typed; a string where a number belongs is a mistake, never a conversion);
+    # finite: an infinite learning rate only diverges.
+    model_config = ConfigDict(extra="forbid", validate_default=True, strict=True, allow_inf_nan=False)
+
+
+#: Upper bounds of sizes: far past any GAN a study trains on one machine, and low enough that a
+#: typo (an extra three zeros) is an error at once, not an allocation of terabytes. What a run
+#: needs in memory is estimated and checked against the machine before training (preflight).
+MAX_WIDTH = 65536
+MAX_BATCH = 65536
+MAX_SAMPLES = 1_000_000
+MAX_ITERATIONS = 1_000_000_000
+Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
 
 
 class DataConfig(_Section):
@@ -55,14 +68,14 @@ class ModelConfig(_Section):
     """The two networks. ``None`` means "the architecture's preset value"."""
 
     arch: str = Field("mlp", description="architecture or preset: see `ganstudy archs`")
-    latent_dim: int = Field(100, ge=1, description="size of the noise vector z")
+    latent_dim: int = Field(100, ge=1, le=MAX_WIDTH, description="size of the noise vector z")
     # Dense (mlp) architectures.
-    g_widths: list[int] | None = Field(None, description="generator hidden layer widths (mlp)")
-    d_widths: list[int] | None = Field(None, description="discriminator hidden layer widths (mlp)")
+    g_widths: list[Width] | None = Field(None, description="generator hidden layer widths (mlp)")
+    d_widths: list[Width] | None = Field(None, description="discriminator hidden layer widths (mlp)")
     # Convolutional (dcgan) architectures.
-    g_channels: list[int] | None = Field(None, description="generator channels: projection, then one per block (dcgan)")
-    d_channels: list[int] | None = Field(None, description="discriminator conv channels, one per layer (dcgan)")
-    d_strides: list[int] | None = Field(None, description="discriminator conv strides, one per layer (dcgan)")
+    g_channels: list[Width] | None = Field(None, description="generator channels: projection, then one per block (dcgan)")
+    d_channels: list[Width] | None = Field(None, description="discriminator conv channels, one per layer (dcgan)")
+    d_strides: list[Annotated[int, Field(ge=1, le=8)]] | None = Field(None, description="discriminator conv strides, one per layer (dcgan)")
     d_kernel: Literal[3, 4] | None = Field(None, description="discriminator conv kernel size (dcgan)")
     g_upsample: Literal["transpose", "upsample"] | None = Field(
         None, description="generator upsampling: transposed conv k4s2p1, or nearest x2 + conv k3 (dcgan)"
@@ -152,9 +165,9 @@ class OptimConfig(_Section):
     beta2: float = Field(0.999, ge=0, lt=1)
     eps: float = Field(1e-7, gt=0, description="Adam epsilon; 1e-7 as Keras")
     schedule: Literal["constant", "step", "linear", "cosine"] = "constant"
-    milestones: list[int] = Field(default_factory=list, description="step schedule: where the lr changes")
+    milestones: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, description="step schedule: where the lr changes")
     milestone_unit: Literal["iteration", "epoch"] = "iteration"
-    values: list[float] = Field(default_factory=list, description="step schedule: the lr after each milestone")
+    values: list[Annotated[float, Field(gt=0)]] = Field(default_factory=list, description="step schedule: the lr after each milestone")
     milestone_after: bool = Field(
         False, description="step schedule: the new lr starts once the milestone has passed ('if epoch > 20', as the "
         "CITS4404 notebook), not at it ('>= 20')")
@@ -184,13 +197,13 @@ class OptimConfig(_Section):
 
 
 class TrainConfig(_Section):
-    iterations: int | None = Field(30000, ge=1, description="training iterations (Keras-GAN's 'epochs')")
-    epochs: int = Field(0, ge=0, description="if > 0: real epochs over the shuffled data instead of iterations")
-    batch_size: int = Field(32, ge=1)
+    iterations: int | None = Field(30000, ge=1, le=MAX_ITERATIONS, description="training iterations (Keras-GAN's 'epochs')")
+    epochs: int = Field(0, ge=0, le=1_000_000, description="if > 0: real epochs over the shuffled data instead of iterations")
+    batch_size: int = Field(32, ge=1, le=MAX_BATCH)
     step_style: Literal["keras", "pytorch"] = Field(
         "keras", description="keras: two D updates on separate batches, G fakes in inference mode; pytorch: one D step"
     )
-    d_steps: int = Field(1, ge=1, description="discriminator steps per iteration")
+    d_steps: int = Field(1, ge=1, le=100, description="discriminator steps per iteration")
     d_learns_in_g_step: bool = Field(
         False, description="Keras 'discriminator.trainable = True' in the combined model: D also steps on the G loss"
     )
@@ -198,7 +211,7 @@ class TrainConfig(_Section):
         False, description="pytorch style: G's step draws new z (the CITS4404 notebook) instead of reusing D's fakes")
     d_loss_sum: bool = Field(
         False, description="pytorch style: D steps on real + fake loss (the CITS4404 notebook), not their mean")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**31)
     log_every: int = Field(100, ge=1, description="iterations between metrics.jsonl lines (presentation)")
     sample_every: int = Field(1000, ge=1, description="iterations between sample grids (presentation)")
     checkpoint_every: int = Field(1000, ge=1, description="iterations between checkpoints (presentation)")
@@ -252,15 +265,15 @@ class EvalConfig(_Section):
     every: int = Field(0, ge=0, description="iterations between evaluations during training; 0: only at the end")
     curve_points: int = Field(5, ge=0, le=100, description="points of the metrics' curve through training "
                               "(evaluations on curve_samples images, the last at the end); 0: none")
-    curve_samples: int = Field(1000, ge=10, description="generated images scored for each point of the curve")
-    samples: int = Field(10000, ge=10, description="generated images scored per evaluation")
+    curve_samples: int = Field(1000, ge=10, le=MAX_SAMPLES, description="generated images scored for each point of the curve")
+    samples: int = Field(10000, ge=10, le=MAX_SAMPLES, description="generated images scored per evaluation")
     reference: Literal["auto", "holdout", "test", "train", "all"] = Field(
         "auto", description="real images to compare with; auto: the held-out images if data.holdout is set, "
         "else the test split for a run on the train split, else the split trained on"
     )
-    reference_samples: int = Field(10000, ge=10, description="at most this many real reference images")
-    seed: int = Field(0, ge=0, description="seed of the evaluation noise (its own stream, never training's)")
-    grid_seed: int = Field(1234, ge=0, description="seed of the fixed noise behind the sample grids")
+    reference_samples: int = Field(10000, ge=10, le=MAX_SAMPLES, description="at most this many real reference images")
+    seed: int = Field(0, ge=0, lt=2**31, description="seed of the evaluation noise (its own stream, never training's)")
+    grid_seed: int = Field(1234, ge=0, lt=2**31, description="seed of the fixed noise behind the sample grids")
     grid_size: int = Field(5, ge=1, le=16, description="sample grids are grid_size x grid_size")
 
     @field_validator("metrics")
@@ -299,11 +312,13 @@ class RunConfig(_Section):
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested tables to dotted keys. Quoted dotted keys (``"data.scale" = ...``) stay dotted."""
+    """Nested tables to dotted keys. Quoted dotted keys (``"data.scale" = ...``) stay dotted. An
+    empty table is kept as a value (``data.holdout = {}`` is then refused as not a number, not
+    silently dropped), but for an empty section (``[baseline.data]`` with nothing under it)."""
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         full = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and (value or full in RunConfig.model_fields):
             flat.update(flatten(value, f"{full}."))
         else:
             flat[full] = value

@@ -4,20 +4,30 @@ pairing, futility; and the statistical design they make for a number of compared
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..stats.design import BASELINE_SHARE, Design
 
+#: The most seeds a case may get, however they are given (a count, a list, adaptive, --seeds,
+#: --max-seeds, add-seeds): past it a study is a typo, not a plan (200 seeds of 12 cases is
+#: already 3,600 runs).
+MAX_SEEDS = 200
+#: A study's name becomes part of file names (``promote`` writes ``<name>-v2.toml``) and
+#: trackers' experiment names: plain characters only, no separators, no ``..``.
+MAX_NAME = 80
+STUDY_NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_NAME - 1}}}$")
+
 
 class SeedRange(BaseModel):
     """Adaptive seeds: every case starts with ``min``; only the cases still undecided (and the
     baseline) get more, look by look, up to ``max``."""
 
-    model_config = ConfigDict(extra="forbid")
-    min: int = Field(3, ge=2, description="seeds every case gets")
-    max: int = Field(10, le=200, description="the most seeds an undecided case gets")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    min: int = Field(3, ge=2, le=MAX_SEEDS, description="seeds every case gets")
+    max: int = Field(10, le=MAX_SEEDS, description=f"the most seeds an undecided case gets (at most {MAX_SEEDS})")
     baseline: float | None = Field(None, ge=1, le=4, description=(
         "the baseline's seeds at each analysis, as a multiple of the cases' (it is compared with every case); "
         f"unset: {BASELINE_SHARE:g} with two or more cases, 1 with one; always 1 when seeds pair"))
@@ -36,8 +46,8 @@ class SeedRange(BaseModel):
 
 
 class StudyMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    name: str = Field(description="1-80 ASCII letters, digits, '-', '_', '.' (it becomes part of file names)")
     description: str = ""
     seeds: int | list[int] | SeedRange = Field(
         default_factory=SeedRange,
@@ -75,13 +85,24 @@ class StudyMeta(BaseModel):
                              "seeds (seeds = { min = 3, max = 10 })")
         return value
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not STUDY_NAME.match(value) or ".." in value:
+            raise ValueError(f"{value[:100]!r}: a study's name is 1-80 ASCII letters, digits, '-', '_' and '.', "
+                             "starting with a letter or digit, without '..' (it becomes part of file names)")
+        return value
+
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, value: int | list[int] | SeedRange) -> int | list[int] | SeedRange:
-        if isinstance(value, int) and value < 1:
-            raise ValueError("seeds must be at least 1")
-        if isinstance(value, list) and (not value or len(set(value)) != len(value) or min(value) < 0):
-            raise ValueError("a list of seeds must be non-empty, distinct and non-negative")
+        if isinstance(value, int) and not 1 <= value <= MAX_SEEDS:
+            raise ValueError(f"seeds must be from 1 to {MAX_SEEDS} (got {value})")
+        if isinstance(value, list):
+            if not value or len(set(value)) != len(value) or min(value) < 0 or max(value) >= 2**31:
+                raise ValueError("a list of seeds must be non-empty, distinct, and each from 0 to 2^31 - 1")
+            if len(value) > MAX_SEEDS:
+                raise ValueError(f"a list of seeds holds at most {MAX_SEEDS} (got {len(value)})")
         return value
 
     @model_validator(mode="after")

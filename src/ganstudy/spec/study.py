@@ -230,9 +230,10 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
     extra_layers = extra_layers or []
     base_layer = Layer(f"{path} [baseline]", flatten(parsed.baseline))
     cases = parsed.all_cases()
-    for layer in [base_layer] + [Layer(f"{path} [case {c.id}]", flatten(c.changes)) for c in cases]:
-        if "train.seed" in layer.keys:
-            raise ConfigError(f"{layer.source}: train.seed is set by [study] seeds; remove it here.")
+    for layer in [base_layer] + [Layer(f"{path} [case {c.id}]", flatten(c.changes)) for c in cases] + extra_layers:
+        if "train.seed" in layer.keys:  # a study's runs are its seeds: one seed for all would be silently lost
+            raise ConfigError(f"{layer.source}: train.seed is set by [study] seeds (or --seeds N on the command "
+                              "line); remove it here.")
     baseline_cfg = build_config([base_layer, *extra_layers])
     base_flat = baseline_cfg.flat()
     plans = [CasePlan("baseline", "Baseline", "", parsed.study.description, baseline_cfg, [], 0)]
@@ -267,14 +268,22 @@ def load_study(path: str | Path, extra_layers: list[Layer] | None = None) -> Stu
     return Study(path, parsed.study, plans, raw)
 
 
+MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def declared_imports(raw: dict[str, Any], path: Path) -> list[str]:
+    """The modules a study file's ``[study] imports`` names, checked (read, never imported)."""
+    imports = raw.get("study", {}).get("imports", []) if isinstance(raw.get("study"), dict) else []
+    if not isinstance(imports, list) or not all(isinstance(n, str) and MODULE_NAME.match(n) for n in imports):
+        raise ConfigError(f"{path}: [study] imports must be a list of module names, like [\"my_pkg.gan_parts\"].")
+    return imports
+
+
 def _load_plugins(raw: dict[str, Any], path: Path) -> None:
     """``[study] imports`` first: the cases' configs may name what they register."""
     from ..base import plugins
 
-    imports = raw.get("study", {}).get("imports", []) if isinstance(raw.get("study"), dict) else []
-    if not isinstance(imports, list):
-        raise ConfigError(f"{path}: [study] imports must be a list of module names, like [\"my_pkg.gan_parts\"].")
-    plugins.load(imports, [path.parent, Path.cwd()], source=f"{path}: [study] imports")
+    plugins.load(declared_imports(raw, path), [path.parent, Path.cwd()], source=f"{path}: [study] imports")
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> str:

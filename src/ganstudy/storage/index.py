@@ -14,9 +14,11 @@ case of a later study version that trains exactly as an earlier case reuses its 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import sys
@@ -28,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from ..base.errors import GanstudyError
+from ..base.paths import inside
 from ..base.status import ENDED, Status
-from ..training.checkpoints import CHECKPOINT
+from ..training.checkpoints import CHECKPOINT, is_whole
 from ..training.runfolder import read_result
 
 #: A run that failed this many times is given up (until `ganstudy run --retry-failed`).
@@ -89,7 +92,12 @@ class StudyLocked(GanstudyError):
 
 
 class StudyStore:
+    """A study folder's run index (``index.sqlite``) and its run folders. The index is a cache
+    of the run folders (``rebuild_index``), so a damaged one is rebuilt, and one that cannot be
+    written (a full disk) can be held in memory by a command that only reads (``reading``)."""
+
     def __init__(self, root: str | Path) -> None:
+        self._memory: sqlite3.Connection | None = None  # set by reading() on a full disk
         self.root = Path(root)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -123,16 +131,61 @@ class StudyStore:
                                     "copy it somewhere you can write to.") from None
             raise
 
+    @classmethod
+    def reading(cls, root: str | Path) -> StudyStore:
+        """The store of a command that only reads (``status``, ``report``), its index rebuilt from
+        the run folders: on a full disk, where the index cannot be written, the rebuilt index is
+        held in memory instead (with a warning), so that the study can still be looked at."""
+        try:
+            store = cls(root)
+            store.rebuild_index()
+            return store
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+        store = cls.__new__(cls)
+        store.root, store.db_path = Path(root), Path(root) / "index.sqlite"
+        store._memory = sqlite3.connect(":memory:")
+        try:  # what the index on disk holds (the reasons runs failed): if it can still be read
+            disk = sqlite3.connect(f"file:{store.db_path}?mode=ro", uri=True, timeout=30)
+            disk.backup(store._memory)
+            disk.close()
+        except sqlite3.Error:
+            pass
+        store._memory.executescript(SCHEMA)
+        store.rebuild_index()
+        print(f"warning: the disk holding {store.root} is full: its index is read from the run folders and not "
+              "updated; free some space, then `ganstudy run` it again to continue.", file=sys.stderr)
+        return store
+
     # ------------------------------------------------------------------ sqlite
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
+        if self._memory is not None:
+            with self._memory:
+                yield self._memory
+            return
         db = sqlite3.connect(self.db_path, timeout=30)
         try:
             db.execute("PRAGMA journal_mode=WAL")  # readers (ganstudy status) never block the runner
             with db:  # one transaction: committed whole or not at all
                 yield db
+        except sqlite3.OperationalError as exc:
+            if self._disk_full(exc):  # as every other write on a full disk: an OSError the CLI says in words
+                raise OSError(errno.ENOSPC, f"No space left on device (the run index: {exc})", str(self.db_path)) from None
+            raise
         finally:
             db.close()
+
+    def _disk_full(self, exc: sqlite3.OperationalError) -> bool:
+        """SQLite says "database or disk is full", or only "disk I/O error" when its shared-memory
+        file cannot grow on a full disk: then the free space decides."""
+        if "full" in str(exc):
+            return True
+        try:
+            return "I/O" in str(exc) and shutil.disk_usage(self.root).free < 2**20
+        except OSError:
+            return False
 
     def record(self, rec: RunRecord) -> None:
         fields = list(RunRecord.__dataclass_fields__)
@@ -164,7 +217,7 @@ class StudyStore:
 
     # ------------------------------------------------------------------ run folders
     def run_dir(self, rec: RunRecord) -> Path:
-        return self.root / rec.path
+        return inside(self.root, rec.path)  # the index is a file anyone could edit: its paths stay in the study
 
     @staticmethod
     def folder_for(case_id: str, seed: int, run_hash: str) -> str:
@@ -176,7 +229,7 @@ class StudyStore:
         result = read_result(run)
         if result is not None and result.run_hash == rec.run_hash and result.status in ENDED:
             return result.status
-        if (run / CHECKPOINT).is_file():
+        if is_whole(run / CHECKPOINT):  # a checkpoint cut short is no start: the run starts again
             return Status.INTERRUPTED
         return Status.PENDING
 
@@ -204,6 +257,8 @@ class StudyStore:
             rec = RunRecord(run_hash, str(run.relative_to(self.root)), run.parent.name, int(cfg["train"]["seed"]),
                             described.get("config_hash", ""), Status.PENDING, old.attempts if old else 0)
             rec.status = self.inspect(rec)
+            if old is not None and old.status == Status.FAILED and rec.status not in ENDED:
+                rec.status, rec.error = Status.FAILED, old.error  # why it failed is only in the index
             result = read_result(run)
             if result is not None and rec.status in ENDED:
                 rec.wall_seconds, rec.iterations = result.wall_seconds, result.iterations

@@ -17,8 +17,10 @@ from typing import Any
 
 from ..base.atomic import write_text
 from ..base.errors import GanstudyError
+from ..base.paths import inside
 from ..spec.config import RunConfig, flatten, unflatten
 from ..spec.layers import Layer, build_config, load_toml, parse_overrides
+from ..spec.settings import MAX_NAME
 from ..spec.study import load_study
 
 
@@ -81,7 +83,7 @@ def promote(study_dir: str | Path, case_id: str, out: str | Path | None = None, 
     name = _next_name(study.meta.name)
     meta = dict(raw["study"], name=name)
     meta["description"] = f"{study.meta.name} with case '{case_id}' promoted to the baseline. " + meta.get("description", "")
-    target = Path(out) if out else Path(study_dir) / f"{name}.toml" if Path(study_dir).is_dir() else Path(f"{name}.toml")
+    target = Path(out) if out else inside(study_dir if Path(study_dir).is_dir() else ".", f"{name}.toml")
     if target.exists() and not force:
         raise GanstudyError(f"{target} exists; give --out another file or --force to replace it.")
     import tomli_w
@@ -97,8 +99,11 @@ def _slug(name: str) -> str:
 
 
 def _next_name(name: str) -> str:
+    """``name-v2`` (``name-v3`` from ``name-v2``), short enough to be a study's name still."""
     match = re.fullmatch(r"(.*)-v(\d+)", name)
-    return f"{match.group(1)}-v{int(match.group(2)) + 1}" if match else f"{name}-v2"
+    stem, version = (match.group(1), int(match.group(2)) + 1) if match else (name, 2)
+    suffix = f"-v{version}"
+    return stem[: MAX_NAME - len(suffix)] + suffix
 
 
 def add_finetune_case(study_dir: str | Path, case: str, overrides: list[str], iterations: int | None,

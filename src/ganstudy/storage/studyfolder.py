@@ -10,15 +10,16 @@ reads its state without training, is here; :mod:`ganstudy.execution.runner` trai
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from ..base.atomic import write_json, write_text
 from ..base.errors import GanstudyError
-from ..base.status import Status
+from ..base.status import ENDED, Status
 from ..base.vcs import commit_of
 from ..spec.layers import parse_overrides
-from ..spec.settings import SeedRange, StudyMeta
+from ..spec.settings import MAX_SEEDS, SeedRange, StudyMeta
 from ..spec.study import Study, load_study
 from ..verdicts.rounds import seeds_needed
 from .index import StudyStore
@@ -40,8 +41,86 @@ def resolve_study(path: str | Path, out: str | Path | None) -> tuple[Path, Path,
         saved = json.loads((path / RUN_ARGS).read_text()) if (path / RUN_ARGS).is_file() else {}
         return study_file, path, saved
     if not path.is_file():
-        raise GanstudyError(f"{path}: no such study file or study folder.")
-    return path, Path(out) if out else Path("ganstudy-runs") / path.stem, {}
+        raise GanstudyError(f"{path}: {_why_missing(path)}")
+    out_dir = Path(out) if out else Path("ganstudy-runs") / path.stem
+    check_out(out_dir)
+    return path, _settled(out_dir), {}
+
+
+def _settled(path: Path) -> Path:
+    """A path to be made, with its ``..`` settled first: making ``a/../../x`` as given would leave
+    an empty ``a`` behind, outside the study folder. Resolved as the system would (links of the
+    parts that exist followed), and kept relative when it was given relative."""
+    if path.exists():
+        return path
+    import os
+
+    resolved = path.resolve()
+    return resolved if path.is_absolute() else Path(os.path.relpath(resolved))
+
+
+def _why_missing(path: Path) -> str:
+    """What stands at a path that is neither a study file nor a study folder."""
+    import errno
+    import os
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops (it leads back to itself); point it at a study file."
+        return "no such study file or study folder."
+    return "not a study file (a .toml file) or a study folder."
+
+
+#: What ``ganstudy run`` itself puts in a study folder before its study file is saved (a run
+#: killed that early leaves only these).
+_EARLY = {".lock", "index.sqlite", "index.sqlite-wal", "index.sqlite-shm", "index.sqlite-journal"}
+
+
+def is_study_folder(path: Path) -> bool:
+    """A folder ``ganstudy run`` made: its study file beside its index or run arguments, or
+    (its index and study file lost, or runs gathered from elsewhere) nothing but run folders
+    under ``runs/``, from which the index is rebuilt."""
+    if (path / STUDY_FILE).is_file() and ((path / RUN_ARGS).is_file() or (path / "index.sqlite").is_file()):
+        return True
+    return {p.name for p in path.iterdir()} <= _EARLY | {"runs", "report"} and _only_run_folders(path / "runs")
+
+
+RUN_FOLDER = re.compile(r"^\d+-[0-9a-f]{8}$")  # StudyStore.folder_for's seed-hash
+
+
+def _only_run_folders(runs: Path) -> bool:
+    """``runs/`` holds case folders of run folders and nothing else (what a study writes there)."""
+    if not runs.is_dir():
+        return False
+    cases = list(runs.iterdir())
+    return bool(cases) and all(case.is_dir() and all(RUN_FOLDER.match(run.name) for run in case.iterdir())
+                               for case in cases)
+
+
+def check_out(path: Path) -> None:
+    """A study folder is ours or empty: ``--out`` may be a missing path, an empty folder or a
+    folder a study ran in. Anything else holds someone's files, which a study would mix with
+    its own or overwrite (its report/, runs/, index), so it is refused."""
+    if not path.exists():
+        if path.is_symlink():
+            raise GanstudyError(f"{path}: a symbolic link to nothing; give --out a real path.")
+        return
+    if not path.is_dir():
+        raise GanstudyError(f"{path} is a file; --out is the study's folder: give a new path.")
+    try:
+        if is_study_folder(path):
+            return
+        held = sorted(p.name for p in path.iterdir())
+    except OSError as exc:
+        raise GanstudyError(f"{path}: cannot be read ({exc.strerror}); give --out a folder you can write to.") from None
+    if all(name in _EARLY for name in held):
+        return
+    shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+    raise GanstudyError(f"{path}: not a study folder, and not empty (it holds {shown}). A study writes its runs, "
+                        "index and report into --out, and would mix them with these files or overwrite them: give "
+                        "--out a new path or an empty folder, or the folder a study already ran in.")
 
 
 def study_folder(path: str | Path) -> Path:
@@ -65,15 +144,15 @@ def open_study(path: str | Path, out: str | Path | None = None, overrides: list[
     layers = [parse_overrides(overrides, "--set")] if overrides else []
     study = load_study(study_file, layers)
     if seeds is not None:
-        if seeds < 1:
-            raise GanstudyError("--seeds must be at least 1.")
+        if not 1 <= seeds <= MAX_SEEDS:
+            raise GanstudyError(f"--seeds {seeds}: give from 1 to {MAX_SEEDS} seeds.")
         study.meta.seeds = list(range(seeds))
     if max_seeds is not None:
         current = study.meta.seeds
         first = current.min if isinstance(current, SeedRange) else len(study.seeds)
-        if max_seeds < max(first, 2):
-            raise GanstudyError(f"--max-seeds {max_seeds}: give at least {max(first, 2)} (the seeds every case "
-                                "starts with).")
+        if not max(first, 2) <= max_seeds <= MAX_SEEDS:
+            raise GanstudyError(f"--max-seeds {max_seeds}: give from {max(first, 2)} (the seeds every case starts "
+                                f"with) to {MAX_SEEDS}.")
         share = {"baseline": current.baseline} if isinstance(current, SeedRange) else {}
         study.meta.seeds = SeedRange(min=max(first, 2), max=max_seeds, **share)
     return study, out_dir, overrides
@@ -121,8 +200,7 @@ def _write_seeds(study_file: Path, seeds: int | list[int] | dict[str, int], why:
 def status_rows(path: str | Path) -> tuple[Study, list[dict[str, str]]]:
     """One row per case x seed of the study in folder ``path`` that exists or is needed now."""
     study, out_dir, _ = open_study(study_folder(path))
-    store = StudyStore(out_dir)
-    store.rebuild_index()
+    store = StudyStore.reading(out_dir)
     table = study_table(study, store)
     need = seeds_needed(study, [r.row for r in table], n_classes(study)) if study.meta.adaptive else {}
     owner: dict[str, str] = {}
@@ -140,6 +218,8 @@ def status_rows(path: str | Path) -> tuple[Study, list[dict[str, str]]]:
         if rec is None:
             continue
         row["progress"] = _progress_of(store.run_dir(rec))
+        if r.status not in ENDED:  # the index's wall time and losses are of a run folder that is gone or redone
+            rec.wall_seconds, rec.final = None, None
         if rec.wall_seconds:
             row["wall"] = f"{rec.wall_seconds:.0f}s"
         final = rec.final_dict
@@ -165,6 +245,10 @@ def add_seeds(path: str | Path, n: int) -> list[int] | SeedRange:
         raise GanstudyError("add-seeds: N must be at least 1.")
     study, out_dir, _ = open_study(study_folder(path))
     current = study.meta.seeds
+    most = current.max if isinstance(current, SeedRange) else len(study.meta.seed_list(0))
+    if most + n > MAX_SEEDS:
+        raise GanstudyError(f"add-seeds {n}: {path} has up to {most} seeds a case; a study holds at most {MAX_SEEDS} "
+                            f"(add at most {max(MAX_SEEDS - most, 0)}).")
     if isinstance(current, SeedRange):
         value: list[int] | SeedRange = current.model_copy(update={"max": current.max + n})
     elif isinstance(current, int) and current >= 2:

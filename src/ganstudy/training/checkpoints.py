@@ -27,6 +27,14 @@ def promote(run_dir: str | Path) -> None:
         os.replace(pending, Path(run_dir) / CHECKPOINT)
 
 
+def is_whole(path: str | Path) -> bool:
+    """Is the checkpoint at ``path`` there and whole? ``torch.save`` writes a zip, whose
+    directory is at its end: a copy cut short has none. (Cheap: no tensor is read.)"""
+    import zipfile
+
+    return zipfile.is_zipfile(path)
+
+
 def drop_pending(run_dir: str | Path) -> None:
     (Path(run_dir) / PENDING_CHECKPOINT).unlink(missing_ok=True)
 

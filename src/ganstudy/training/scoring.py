@@ -19,7 +19,7 @@ from ..base.paths import cache_dir
 from ..data.prepare import TrainingData, load_training_data, unscale
 from ..data.registry import load_split
 from ..metrics.reference import Reference, reference_stats
-from ..metrics.registry import score_embedded, score_images
+from ..metrics.registry import MIN_IMAGES, score_embedded, score_images
 from ..models.registry import latent
 from ..spec.config import RunConfig
 
@@ -168,6 +168,9 @@ def real_floor(cfg: RunConfig, data: TrainingData, evaluator: Any, reference: Re
     reference and cached beside it (once a machine), so that a run records it and a report
     reads it from the runs, never loading data or an evaluator itself."""
     n = min(cfg.eval.samples, len(data.train))
+    if n < MIN_IMAGES:  # a run this small fails on its own reasons (its batch, its scoring), not on its floor
+        return {"metrics": {}, "note": f"no real-vs-real floor: {n} training images, fewer than the {MIN_IMAGES} "
+                                       "a score needs"}
     key = json.dumps([reference.key, evaluator.id, n, cfg.eval.metrics, data.description])
     path = cache_dir() / "floor" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
     try:

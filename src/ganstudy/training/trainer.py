@@ -34,7 +34,7 @@ from ..spec.config import RunConfig
 from ..spec.identity import finetuned_hash
 from ..tracking.registry import TrackedRun, Tracker
 from . import codec
-from .checkpoints import CHECKPOINT, PENDING_CHECKPOINT, drop_pending
+from .checkpoints import CHECKPOINT, PENDING_CHECKPOINT, drop_pending, is_whole
 from .checkpoints import load as load_checkpoint
 from .loop import Start, run_loop, stop_on_ctrl_c
 from .optim import make_optimizers
@@ -262,6 +262,12 @@ class Trainer:
         """Build the run and find where it stands: where to start, or its result if it has ended
         (re-scored first if the scoring settings changed since)."""
         has_ckpt = (self.dir / CHECKPOINT).is_file()
+        if has_ckpt and resume and not is_whole(self.dir / CHECKPOINT):  # cut short: kept aside, the run starts again
+            aside = self.dir / CHECKPOINT
+            aside.replace(aside.with_name(aside.name + ".damaged"))
+            if self.log:
+                self.log(f"{aside}: cut short or damaged; kept as {aside.name}.damaged, and the run starts again")
+            has_ckpt = False
         if has_ckpt and not resume:
             raise GanstudyError(
                 f"{self.dir} already holds a run. Use --resume to continue it, or choose another --out folder."
