@@ -5,9 +5,11 @@ configured batch size. Preflight compares it with the machine's free memory, so 
 (``train.batch_size = 60000``, a width with three zeros too many) is one paragraph before
 training instead of an allocation that takes the machine down.
 
-It is an estimate, deliberately on the high side (activations counted for the generator's
-batch, the discriminator's real and fake batches, each kept once for backward and once as
-its gradient); the real use is within a small factor of it (``tests/models``)."""
+It is an estimate (activations counted for the generator's batch, the discriminator's real and
+fake batches, each kept once for backward and once as its gradient): a real step's peak is
+within a small factor of it (``tests/models/test_footprint.py``: from a quarter of it to a
+quarter more), enough to catch a size off by orders of magnitude. It is one run's: runs
+trained at once (workers, a stacked group's members) each need theirs."""
 
 from __future__ import annotations
 
