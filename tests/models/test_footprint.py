@@ -1,7 +1,7 @@
 """The memory estimate preflight checks a run against (``models.footprint``): its parameter
 count is the built model's, exactly; its activations grow with the batch as a step's do; and a
 real training step's peak memory, measured in a process of its own, is within a small factor of
-it (seen here: 117 MiB against 126 where weights and Adam dominate, 124 against 332 where a
+it (seen here: 239-254 MiB against 276 where weights and Adam dominate, 261-265 against 306 where a
 batch's activations do). Preflight uses it to catch sizes off by orders of magnitude."""
 
 from __future__ import annotations
@@ -34,14 +34,17 @@ def test_activations_grow_with_the_batch():
 
 
 STEP = """
-import json, resource, sys, torch
+import json, sys, torch
 from conftest import tiny
 from ganstudy.models.registry import get
 torch.set_num_threads(1)
 widths, batch = json.loads(sys.argv[1])
 cfg = tiny(**{"model.g_widths": widths, "model.d_widths": widths[::-1], "model.g_batchnorm": True,
               "model.d_batchnorm": False, "train.batch_size": batch})
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status(field):  # kB, from the kernel's account of this process
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith(field + ":"))
+before = status("VmRSS")
+open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) from here on, not the imports'
 g, d = get("mlp").build(cfg.model, (28, 28, 1), "sigmoid")
 opt_g, opt_d = torch.optim.Adam(g.parameters()), torch.optim.Adam(d.parameters())
 bce = torch.nn.BCELoss()
@@ -53,14 +56,17 @@ for _ in range(2):  # Adam's moments exist after the first step
     opt_d.zero_grad(); loss_d.backward(); opt_d.step()
     loss_g = bce(d(fake), torch.ones(batch, 1))
     opt_g.zero_grad(); loss_g.backward(); opt_g.step()
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+print((status("VmHWM") - before) * 1024)
 """
 
 
 @pytest.mark.parametrize("widths, batch", [([1024, 2048], 64), ([256, 512], 4096)], ids=["weights", "activations"])
 def test_a_real_step_needs_less_than_the_estimate_and_not_much_less(widths, batch, tmp_path):
     """Once dominated by weights and Adam, once by a batch's activations: the peak a step adds
-    to its process (ru_maxrss) is between a quarter of the estimate and a quarter more."""
+    to its process (VmHWM, reset after the imports) is between half the estimate and a quarter
+    more."""
+    if not os.access("/proc/self/clear_refs", os.W_OK):
+        pytest.skip("measuring a step's peak memory needs Linux's /proc/self/clear_refs")
     cfg = tiny(**{"model.g_widths": widths, "model.d_widths": widths[::-1], "model.g_batchnorm": True,
                   "model.d_batchnorm": False})
     estimate = footprint(cfg.model, (28, 28, 1), "sigmoid", batch).bytes
@@ -69,4 +75,4 @@ def test_a_real_step_needs_less_than_the_estimate_and_not_much_less(widths, batc
                           env={**os.environ, "PYTHONPATH": tests}, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     measured = int(done.stdout.split()[-1])
-    assert estimate / 4 <= measured <= 1.25 * estimate, (measured, estimate)
+    assert estimate / 2 <= measured <= 1.25 * estimate, (measured, estimate)

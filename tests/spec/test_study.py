@@ -137,9 +137,17 @@ def test_unknown_metric_and_section(tmp_path):
         load_study(_write(tmp_path, HEAD + "[baselines]\n"))
 
 
-def test_plan_command(capsys, monkeypatch):
+def test_plan_command(capsys, monkeypatch, shared_data):
+    """The plan of the first write-up's study: its table and notes, then what `run` would refuse
+    here (the MNIST training split is not offline: exit 2, as run), and with the test split, 0."""
     monkeypatch.setenv("COLUMNS", "250")  # no wrapping inside the phrases checked below
-    assert main(["plan", str(REPO / "studies" / "keras-gan-mnist.toml")]) == 0
+    monkeypatch.setenv("GANSTUDY_DATA", str(shared_data))
+    monkeypatch.setenv("GANSTUDY_OFFLINE", "1")
+    study = str(REPO / "studies" / "keras-gan-mnist.toml")
+    assert main(["plan", study, "--no-estimate"]) == 2
+    said = capsys.readouterr()
+    assert "Dataset files missing: train-images-idx3-ubyte.gz" in said.err and "at most 135 runs" in said.out
+    assert main(["plan", study, "--set", "data.split=test"]) == 0
     out = capsys.readouterr().out
     assert "at most 135 runs to train (155 case x seed pairs; 20 shared" in out  # adaptive: 3 to 10 seeds
     assert "statistics: 12 cases against the baseline, 3 to 10 seeds a case" in out
@@ -188,16 +196,18 @@ def test_the_baseline_gets_its_share_of_the_seeds(tmp_path):
                                     '[baseline]\n'))
 
 
-def test_plan_says_what_the_seeds_can_find(tmp_path, capsys, monkeypatch):
+def test_plan_says_what_the_seeds_can_find(tmp_path, capsys, monkeypatch, shared_data):
     monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setenv("GANSTUDY_DATA", str(shared_data))
+    offline = ["--no-estimate", "--set", "data.dataset=mnist-mini", "--set", "data.split=test"]  # plan checks the data
     cases = "".join(f'[[cases]]\nid = "c{i}"\nset = {{ "optim.lr" = {0.001 + i / 1e5} }}\n' for i in range(12))
-    assert main(["plan", str(_write(tmp_path, HEAD + cases))]) == 0
+    assert main(["plan", str(_write(tmp_path, HEAD + cases)), *offline]) == 0
     captured = capsys.readouterr()
     assert "statistics: 12 cases against the baseline, 2 seeds, unpaired, alpha 0.05, Holm" in captured.out
     assert "no difference in fid can be shown with these seeds" in captured.out
     assert "WARNING: with these seeds and 12 cases no verdict is reachable" in captured.err
     adaptive = HEAD.replace("seeds = 2", "seeds = { min = 3, max = 12 }") + cases
-    assert main(["plan", str(_write(tmp_path, adaptive))]) == 0
+    assert main(["plan", str(_write(tmp_path, adaptive)), *offline]) == 0
     captured = capsys.readouterr()
     line = next(x for x in captured.out.splitlines() if "improves/worsens" in x)
     assert 1.5 < float(line.split("band plus ")[1].split(" ")[0]) < 2.3 and "WARNING" not in captured.err

@@ -27,7 +27,7 @@ _ROOMS = {
     "runs": ("TrainedRun", "add_finetune_case", "check_out", "finetune", "metric_direction", "score_images",
              "score_real", "score_run", "train", "train_evaluator"),
     "studies": ("Records", "Report", "StudyFolder", "add_seeds", "declared_imports", "estimate", "load", "open",
-                "overrides", "plan", "plan_notes", "promote", "run", "watch"),
+                "overrides", "plan", "plan_notes", "preflight", "promote", "run", "watch"),
 }
 _WHERE = {name: room for room, names in _ROOMS.items() for name in names}
 __all__ = sorted(_WHERE)

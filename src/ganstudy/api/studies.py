@@ -53,14 +53,37 @@ def overrides(values: Mapping[str, Any] | Sequence[str] | None) -> list[str]:
     return list(values)
 
 
-def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None) -> Study:  # noqa: A002
+def load(study: str | Path, set: Mapping[str, Any] | Sequence[str] | None = None,  # noqa: A002
+         seeds: int | None = None, max_seeds: int | None = None, out: str | Path | None = None) -> Study:
     """A study file (or a study folder) loaded and every case validated, with ``set`` applied
-    to every case (``{"train.iterations": 300}``)."""
+    to every case (``{"train.iterations": 300}``) and ``seeds`` / ``max_seeds`` as ``run``
+    takes them; ``out``, the study folder ``run`` would use, is checked as ``run`` checks it."""
     from ..storage.studyfolder import open_study
 
-    loaded, _, given = open_study(study, overrides=overrides(set))
-    loaded.source, loaded.overrides = Path(study), given
+    loaded, folder, given = open_study(study, out, overrides(set), seeds, max_seeds)
+    loaded.source, loaded.overrides, loaded.folder = Path(study), given, folder
     return loaded
+
+
+def preflight(study: Study, data_root: str | Path | None = None) -> None:
+    """Everything ``run`` checks before it trains: the data every case reads (files, splits,
+    shapes), the memory a run needs, the study folder's disk, the loggers; for the runs not
+    ended, as ``run`` would. Nothing is made: no study folder, no probe file (an existing
+    study folder's index is brought up to date from its run folders, as ``status`` does; data
+    missing from every data folder is downloaded to the cache, as ``run`` would). A
+    GanstudyError says every problem at once (``ganstudy plan`` exits 2 where ``run`` would)."""
+    from ..base.status import ENDED
+    from ..execution.preflight import check
+    from ..storage.index import StudyStore
+    from ..storage.studyfolder import is_study_folder
+
+    folder = study.folder or Path("ganstudy-runs") / study.path.stem
+    specs = study.runs()
+    if folder.is_dir() and is_study_folder(folder):  # run checks only what it would train: the runs not ended
+        ended = {r.run_hash for r in StudyStore.reading(folder).all_runs() if r.status in ENDED}
+        specs = [spec for spec in specs if spec.run_hash not in ended]
+    if specs:
+        check(specs, folder, data_root, write=False)
 
 
 def declared_imports(study: str | Path) -> list[str]:
@@ -214,12 +237,13 @@ def plan_notes(study: Study, out: str | Path | None = None) -> tuple[list[str], 
     return notes(study, out)
 
 
-def estimate(study: Study, data_root: str | Path | None = None) -> list[str]:
+def estimate(study: Study, data_root: str | Path | None = None, workers: int | None = None) -> list[str]:
     """The study's wall time on this machine, from a few timed iterations of each distinct
-    architecture (``ganstudy plan --estimate``), as lines; a GanstudyError where it cannot be timed."""
+    architecture (``ganstudy plan --estimate``), over ``workers`` processes (None: as ``run
+    --workers auto`` would choose), as lines; a GanstudyError where it cannot be timed."""
     from ..execution.estimate import estimate as timed
 
-    return timed(study, data_root).lines()
+    return timed(study, data_root, workers).lines()
 
 
 def add_seeds(folder: str | Path, n: int) -> list[int] | Any:

@@ -63,14 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a study: every case x seed not yet done; resumes what was interrupted")
     p.add_argument("study", help="study TOML file, or a study folder to continue")
     p.add_argument("--out", metavar="DIR", help="study folder (default ganstudy-runs/<study file name>)")
-    p.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 instead of the study's")
-    p.add_argument("--max-seeds", type=int, metavar="N",
-                   help="adaptive seeds: cases still undecided get more seeds, up to N")
+    _add_seeds_and_workers(p)
     p.add_argument("--retry-failed", action="store_true",
                    help="give runs that failed 3 times (and were given up) new attempts")
-    p.add_argument("--workers", type=workers_arg, default="auto", metavar="N",
-                   help="tasks at once in worker processes, or auto (default): one a core on a CPU, as many as "
-                        "there are runs to do and memory allows; 1 on a GPU")
     p.add_argument("--executor", default="local", help="local (default) or ray")
     p.add_argument("--address", metavar="ADDR", help="ray: the cluster's address (default: start a local Ray)")
     p.add_argument("--cpus-per-run", type=float, default=1, metavar="C", help="ray: CPUs (and torch threads) per run")
@@ -136,10 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_root(q)
     q.set_defaults(func=cmd_evaluator_train)
 
-    p = sub.add_parser("plan", help="validate a study file, show its cases and runs, and what its seeds can find")
+    p = sub.add_parser("plan", help="run without training: every check run makes before it trains, the cases and "
+                                    "runs, what the seeds can find, and the time it would take")
     p.add_argument("study", help="study TOML file")
-    p.add_argument("--out", metavar="DIR", help="its study folder, if it has run (for the power in metric units)")
+    p.add_argument("--out", metavar="DIR", help="its study folder, as run takes it (checked as run checks it; once it "
+                                                "has run, its baseline runs give the power in metric units)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in every case (as run does)")
+    _add_seeds_and_workers(p)
     p.add_argument("--no-estimate", dest="estimate", action="store_false",
                    help="skip the time estimate (a few timed iterations of each architecture here)")
     _add_data_root(p)
@@ -168,6 +166,16 @@ def _os_error(exc: OSError) -> str | None:
     if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
         return f"{where}{exc.strerror}: a file stands where a folder is needed, or the other way round. Give another --out."
     return None
+
+
+def _add_seeds_and_workers(p: argparse.ArgumentParser) -> None:
+    """The flags ``run`` and ``plan`` share, so that a plan is of the run the same line would start."""
+    p.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 instead of the study's")
+    p.add_argument("--max-seeds", type=int, metavar="N",
+                   help="adaptive seeds: cases still undecided get more seeds, up to N")
+    p.add_argument("--workers", type=workers_arg, default="auto", metavar="N",
+                   help="tasks at once in worker processes, or auto (default): one a core on a CPU, as many as "
+                        "there are runs to do and memory allows; 1 on a GPU")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -149,7 +149,7 @@ def _table(rows: list[dict[str, str]], columns: Sequence[str], width: int) -> st
 
 def cmd_plan(args: argparse.Namespace) -> int:
     say_imports(args.study)
-    study = api.load(args.study, set=args.set)
+    study = api.load(args.study, set=args.set, seeds=args.seeds, max_seeds=args.max_seeds, out=args.out)
     rows = api.plan(study)
     width = shutil.get_terminal_size((120, 24)).columns
     print(f"study {study.meta.name!r}: {len(study.cases) - 1} cases + baseline, seeds {study.seeds_text()}, "
@@ -159,9 +159,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print("\n".join(lines))
     for warning in warnings:
         print(warning, file=sys.stderr)
+    sys.stdout.flush()
+    api.preflight(study, args.data_root)  # what run refuses before training, plan refuses too (after its table)
     if args.estimate:  # the study's wall time here, from a few timed iterations of each distinct architecture
         try:
-            lines = api.estimate(study, args.data_root)
+            lines = api.estimate(study, args.data_root, workers=None if args.workers == "auto" else args.workers)
         except GanstudyError as exc:
             lines = [f"estimated time: not available here ({exc})"]
         print()

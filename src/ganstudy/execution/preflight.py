@@ -7,7 +7,9 @@ failing (and being given up after three attempts) one by one.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -18,11 +20,13 @@ from ..spec.study import RunSpec
 MIN_FREE_BYTES = 200 * 2**20
 
 
-def check(specs: list[RunSpec], out_dir: Path, data_root: str | Path | None) -> None:
-    """Raise one GanstudyError listing every problem, or return."""
+def check(specs: list[RunSpec], out_dir: Path, data_root: str | Path | None, write: bool = True) -> None:
+    """Raise one GanstudyError listing every problem, or return. ``write=False`` (``ganstudy
+    plan``) writes nothing: the study folder, which may not exist yet, is judged by the nearest
+    folder above it that does (can this user write there, how much is free)."""
     shapes: dict[str, tuple[int, int, int]] = {}
-    problems = (_data_problems(specs, data_root, shapes) + _memory_problems(specs, shapes) + _disk_problems(out_dir)
-                + _logger_problems(specs))
+    problems = (_data_problems(specs, data_root, shapes) + _memory_problems(specs, shapes)
+                + _disk_problems(out_dir, write) + _logger_problems(specs))
     if problems:
         raise GanstudyError("the study cannot start: " + " ".join(dict.fromkeys(problems)) +
                             " Nothing was trained; fix this and run the same command again.")
@@ -100,14 +104,18 @@ def _memory_problems(specs: list[RunSpec], shapes: dict[str, tuple[int, int, int
     return problems
 
 
-def _disk_problems(out_dir: Path) -> list[str]:
-    probe = out_dir / ".write-test"
+def _disk_problems(out_dir: Path, write: bool = True) -> list[str]:
+    where = out_dir if write else next(p for p in (out_dir.absolute(), *out_dir.absolute().parents) if p.exists())
     try:
-        probe.write_bytes(b"ganstudy")
-        probe.unlink()
+        if write:
+            probe = out_dir / ".write-test"
+            probe.write_bytes(b"ganstudy")
+            probe.unlink()
+        elif not (where.is_dir() and os.access(where, os.W_OK | os.X_OK)):
+            raise PermissionError(errno.EACCES, "permission denied")
     except OSError as exc:
         return [f"{out_dir} cannot be written ({exc.strerror or exc}): give --out a folder you can write to."]
-    free = shutil.disk_usage(out_dir).free
+    free = shutil.disk_usage(where).free
     if free < MIN_FREE_BYTES:
         return [f"only {free / 2**20:.0f} MiB free where {out_dir} is; checkpoints and samples need more "
                 f"(at least {MIN_FREE_BYTES / 2**20:.0f} MiB): free some space or give another --out."]

@@ -29,7 +29,7 @@ Expectation = Literal["improve", "worsen", "no effect", "unsure"]
 
 
 class Case(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")  # its changes are written `set` (`changes` is refused, not an alias)
     id: str
     title: str = ""
     expect: Expectation = "unsure"
@@ -127,6 +127,7 @@ class Study:
     raw: dict[str, Any]
     source: Path | None = None  # what it was loaded from (a study file, or the folder a study ran in)
     overrides: list[str] = field(default_factory=list)  # the --set strings applied to every case
+    folder: Path | None = None  # the study folder it runs in (as loaded by the API)
 
     @property
     def compared(self) -> int:

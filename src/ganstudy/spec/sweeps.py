@@ -35,7 +35,7 @@ class SweepPoint:
 
 
 class Sweep(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")  # `set`, as a case writes it; `changes` is refused
     id: str = Field(description="prefix of the generated case ids (lr -> lr-0.0001)")
     title: str = ""
     expect: Literal["improve", "worsen", "no effect", "unsure"] = "unsure"
